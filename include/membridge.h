@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libmembridge: named cross-process shared memory with a reader-writer
+ * locked sequential view and a lock-free single-producer/single-consumer
+ * message ring.
+ *
+ * Conventions
+ *   - Every fallible function returns 0 (or a documented non-negative value)
+ *     on success and a negative errno value on failure; errno itself is not
+ *     part of the API. membridge_strerror() describes an error code.
+ *   - Handles are opaque. A constructor fills an out-pointer that is left
+ *     unchanged on failure. Destructors accept NULL.
+ *   - Timeouts are in nanoseconds: MEMBRIDGE_NO_WAIT (0) tries once,
+ *     MEMBRIDGE_WAIT_FOREVER (-1) waits without limit, any other positive
+ *     value bounds the wait. A wait interrupted by a signal handler returns
+ *     -EINTR so the caller can react; retrying is always safe.
+ *   - Everything read from shared memory is untrusted: a corrupt ring header,
+ *     frame or lock word yields -EBADMSG, never an access outside the mapping.
+ *
+ * Memory layouts (bit-exact, native byte order, see membridge(7)):
+ *   view segment: int32 lock word, then the data area ("offset 0").
+ *   ring segment: uint64 head, uint64 tail, uint64 capacity, capacity bytes.
+ */
+#ifndef MEMBRIDGE_H
+#define MEMBRIDGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <membridge/export.h>
+#include <membridge/version.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- errors */
+
+/* A short English description of err (negative or positive errno value).
+ * The string is static; the call is thread-safe. */
+MEMBRIDGE_API const char *membridge_strerror(int err);
+
+/* --------------------------------------------------------------- version */
+
+/* The library's version string, e.g. "0.1.0". */
+MEMBRIDGE_API const char *membridge_version(void);
+/* The library's version as (major << 16) | (minor << 8) | patch. */
+MEMBRIDGE_API unsigned membridge_version_number(void);
+
+/* -------------------------------------------------------------- segments */
+
+/* Longest accepted name, leading '/' included. */
+#define MEMBRIDGE_NAME_MAX 240
+
+/* Flags for membridge_segment_create(); pick at most one. */
+#define MEMBRIDGE_CREATE_EXCLUSIVE 0u /* fail with -EEXIST if the name exists */
+#define MEMBRIDGE_CREATE_REPLACE   1u /* unlink an existing segment first */
+#define MEMBRIDGE_CREATE_ATTACH    2u /* open an existing segment of the same size */
+
+/* Mode 0 asks for the default permission bits. */
+#define MEMBRIDGE_MODE_DEFAULT 0600u
+
+/*
+ * A named shared-memory segment mapped read-write into this process.
+ * Thread safety: a segment handle may be used from several threads at once;
+ * it is closed once, after every view and ring made from it may still hold
+ * it (they keep their own reference, so closing early is safe).
+ */
+struct membridge_segment;
+
+/* Create segment `name` ("/" followed by 1..MEMBRIDGE_NAME_MAX-1 characters,
+ * none of them '/', not "." or "..") of `size` > 0 bytes, zero-filled, with
+ * exactly the permission bits `mode` (0 for MEMBRIDGE_MODE_DEFAULT, at most
+ * 0777; the umask is not applied). With MEMBRIDGE_CREATE_ATTACH an existing
+ * segment must have the same size (-EINVAL otherwise). */
+MEMBRIDGE_API int membridge_segment_create(const char *name, size_t size,
+					   unsigned mode, unsigned flags,
+					   struct membridge_segment **segp);
+/* Open an existing segment. `size` 0 detects the size; any other value must
+ * equal the segment's size (-EINVAL otherwise). */
+MEMBRIDGE_API int membridge_segment_open(const char *name, size_t size,
+					 struct membridge_segment **segp);
+/* Unlink `name`; processes that have it open keep their mapping. */
+MEMBRIDGE_API int membridge_segment_remove(const char *name);
+/* Drop this handle's reference; the mapping goes away with the last view or
+ * ring made from it. */
+MEMBRIDGE_API void membridge_segment_close(struct membridge_segment *seg);
+
+MEMBRIDGE_API const char *membridge_segment_name(const struct membridge_segment *seg);
+MEMBRIDGE_API size_t membridge_segment_size(const struct membridge_segment *seg);
+/* The first byte of the mapping (membridge_segment_size() bytes). */
+MEMBRIDGE_API void *membridge_segment_data(const struct membridge_segment *seg);
+/* true if this handle created the segment (rather than opening or attaching). */
+MEMBRIDGE_API bool membridge_segment_is_creator(const struct membridge_segment *seg);
+
+/* ---------------------------------------------------------------- values */
+
+/* Encodings of membridge(7): native byte order, no padding. */
+enum membridge_type {
+	MEMBRIDGE_BOOL = 1, /* 1 byte, 0 or 1 (any non-zero byte reads as true) */
+	MEMBRIDGE_U8,       /* 1 byte */
+	MEMBRIDGE_I32,      /* 4 bytes */
+	MEMBRIDGE_U32,      /* 4 bytes */
+	MEMBRIDGE_F32,      /* 4 bytes, IEEE 754 binary32 */
+	MEMBRIDGE_I64,      /* 8 bytes; tag "int" */
+	MEMBRIDGE_U64,      /* 8 bytes */
+	MEMBRIDGE_F64,      /* 8 bytes, IEEE 754 binary64; tag "float" */
+	MEMBRIDGE_STR,      /* uint32 byte length, then that many bytes of UTF-8 */
+	MEMBRIDGE_BYTES     /* raw bytes, no length prefix (encode only) */
+};
+
+/* One typed value. For MEMBRIDGE_STR and MEMBRIDGE_BYTES `as.buf` points at
+ * bytes owned by someone else (not NUL-terminated). */
+struct membridge_value {
+	enum membridge_type type;
+	union {
+		bool b;
+		uint8_t u8;
+		int32_t i32;
+		uint32_t u32;
+		float f32;
+		int64_t i64;
+		uint64_t u64;
+		double f64;
+		struct {
+			const void *ptr;
+			size_t len;
+		} buf;
+	} as;
+};
+
+/* Parse a tag ("bool", "u8", "i32", "u32", "f32", "int", "i64", "u64",
+ * "float", "f64", "str") into *type; -EINVAL for anything else. */
+MEMBRIDGE_API int membridge_type_from_name(const char *tag, enum membridge_type *type);
+/* The canonical tag of `type` ("i64", "f64", ...), or NULL if invalid. */
+MEMBRIDGE_API const char *membridge_type_name(enum membridge_type type);
+
+/* Bytes needed to encode `count` values (-EOVERFLOW if a str is longer than
+ * UINT32_MAX bytes, -EINVAL for an invalid type). */
+MEMBRIDGE_API int membridge_encoded_size(const struct membridge_value *values,
+					 size_t count, size_t *size);
+/* Encode `count` values back to back into buf; *written gets the byte count.
+ * -ENOBUFS if `len` is too small (nothing useful is written then). */
+MEMBRIDGE_API int membridge_encode(void *buf, size_t len,
+				   const struct membridge_value *values,
+				   size_t count, size_t *written);
+/* Decode one value of `type` at buf[*pos], advancing *pos. A str result
+ * points into buf. -ENODATA if the bytes run out, -EILSEQ if a str is not
+ * valid UTF-8, -EINVAL for MEMBRIDGE_BYTES or an invalid type. */
+MEMBRIDGE_API int membridge_decode(const void *buf, size_t len, size_t *pos,
+				   enum membridge_type type,
+				   struct membridge_value *value);
+
+/* ------------------------------------------------------------------ view */
+
+/* Use the view's own cursor instead of an explicit offset. */
+#define MEMBRIDGE_CURSOR SIZE_MAX
+
+#define MEMBRIDGE_NO_WAIT       INT64_C(0)
+#define MEMBRIDGE_WAIT_FOREVER  INT64_C(-1)
+/* How long a view call waits for the lock unless told otherwise (5 s). */
+#define MEMBRIDGE_DEFAULT_LOCK_TIMEOUT INT64_C(5000000000)
+
+/* Flag for membridge_view_break_lock(). */
+#define MEMBRIDGE_BREAK_FORCE 1u
+
+/*
+ * A sequential view over a segment: byte 0..4 hold the cross-process
+ * reader-writer lock word, the data area follows. Offsets are relative to
+ * the data area. Every read and write is bounds-checked (-ERANGE) and runs
+ * under the lock; a call that finds the lock already held by this view (see
+ * membridge_view_lock_read/_write) runs inside that critical section.
+ * An explicit offset neither uses nor moves the cursor; MEMBRIDGE_CURSOR
+ * reads or writes at the cursor and advances it.
+ * Thread safety: one thread at a time per view; give each thread its own.
+ */
+struct membridge_view;
+
+MEMBRIDGE_API int membridge_view_open(struct membridge_segment *seg,
+				      struct membridge_view **viewp);
+/* Releases a lock the view still holds, then frees the view. */
+MEMBRIDGE_API void membridge_view_close(struct membridge_view *view);
+
+/* Data area size: segment size - 4. */
+MEMBRIDGE_API size_t membridge_view_size(const struct membridge_view *view);
+MEMBRIDGE_API int membridge_view_seek(struct membridge_view *view, size_t pos);
+MEMBRIDGE_API size_t membridge_view_tell(const struct membridge_view *view);
+/* Timeout used by the implicit locking of the data calls. */
+MEMBRIDGE_API void membridge_view_set_timeout(struct membridge_view *view, int64_t timeout_ns);
+
+/* Encode and store `count` values under one write lock. */
+MEMBRIDGE_API int membridge_view_write(struct membridge_view *view, size_t offset,
+				       const struct membridge_value *values, size_t count);
+/* Read one value. For MEMBRIDGE_STR the bytes are copied to buf (cap bytes)
+ * and value->as.buf points there; if cap is too small the call fails with
+ * -ENOBUFS, sets value->as.buf.len to the length needed and moves nothing. */
+MEMBRIDGE_API int membridge_view_read(struct membridge_view *view, size_t offset,
+				      enum membridge_type type,
+				      struct membridge_value *value,
+				      void *buf, size_t cap);
+MEMBRIDGE_API int membridge_view_write_bytes(struct membridge_view *view, size_t offset,
+					     const void *buf, size_t len);
+MEMBRIDGE_API int membridge_view_read_bytes(struct membridge_view *view, size_t offset,
+					    void *buf, size_t len);
+/* Zero the whole data area. */
+MEMBRIDGE_API int membridge_view_zero(struct membridge_view *view);
+
+/* Lock state as other processes see it: readers (>= 0) and writer flag. */
+MEMBRIDGE_API int membridge_view_reader_count(const struct membridge_view *view);
+MEMBRIDGE_API bool membridge_view_is_write_locked(const struct membridge_view *view);
+
+/*
+ * Explicit locking, for several calls in one critical section. A view holds
+ * at most one lock (-EDEADLK otherwise). -ETIMEDOUT when the wait ran out;
+ * -EOWNERDEAD when the writer holding the lock is a process that no longer
+ * exists (see membridge_view_break_lock()). A writer records itself in the
+ * lock word as -pid; a peer that writes -1 interoperates, but its death can
+ * only be recovered with MEMBRIDGE_BREAK_FORCE.
+ */
+MEMBRIDGE_API int membridge_view_lock_read(struct membridge_view *view, int64_t timeout_ns);
+MEMBRIDGE_API int membridge_view_lock_write(struct membridge_view *view, int64_t timeout_ns);
+/* -ENOLCK if the view holds no lock; -EBADMSG if the lock word was changed
+ * behind this view's back (it then holds nothing). */
+MEMBRIDGE_API int membridge_view_unlock(struct membridge_view *view);
+/* Recovery: free a lock whose writer process died. Without flags only a
+ * writer recorded as a dead pid is cleared (-EBUSY if it lives, -EPERM for
+ * readers or an anonymous -1 writer); MEMBRIDGE_BREAK_FORCE resets the word
+ * to 0 whatever it holds, for use when every holder is known to be gone. */
+MEMBRIDGE_API int membridge_view_break_lock(struct membridge_view *view, unsigned flags);
+
+/* ------------------------------------------------------------------ ring */
+
+/* Bytes of ring header before the data area. */
+#define MEMBRIDGE_SPSC_HEADER 24u
+/* Bytes of frame header (uint32 payload length) before each payload. */
+#define MEMBRIDGE_SPSC_FRAME_HEADER 4u
+/* Smallest ring data capacity accepted. */
+#define MEMBRIDGE_SPSC_MIN_CAPACITY 8u
+
+/* A gather element: like struct iovec, portable. */
+struct membridge_iovec {
+	const void *base;
+	size_t len;
+};
+
+/* A frame seen in place: the payload is part[0] followed by part[1] (part[1]
+ * is empty unless the frame wraps round the end of the data area). */
+struct membridge_frame {
+	const void *part[2];
+	size_t part_len[2];
+	size_t len;        /* payload bytes, part_len[0] + part_len[1] */
+	uint64_t start;    /* head at which the frame starts */
+	uint64_t end;      /* head after the frame */
+};
+
+/* Called once per frame by membridge_spsc_pop_batch(). The frame is consumed
+ * whatever the callback returns: 0 continues, > 0 stops the batch, < 0 stops
+ * it and becomes pop_batch's return value. */
+typedef int (*membridge_frame_fn)(void *ctx, const struct membridge_frame *frame);
+
+/*
+ * A single-producer/single-consumer ring over a segment of capacity + 24
+ * bytes, capacity a power of two (>= MEMBRIDGE_SPSC_MIN_CAPACITY). A message
+ * is a frame: uint32 payload length, then the payload. The handle keeps no
+ * copy of its own index between calls, so a process may push, pop, or both.
+ * Waiting sleeps on a companion segment "<name>.membridge-wait" created on
+ * demand with the segment's mode (removed by membridge_segment_remove()).
+ * Thread safety: one thread at a time per handle; at most one producer and
+ * one consumer at a time across all processes.
+ */
+struct membridge_spsc;
+
+/* The creator's first open writes the header; others validate it (-EBADMSG
+ * if it is not a ring, -EAGAIN if it is still all zero: not initialised yet). */
+MEMBRIDGE_API int membridge_spsc_open(struct membridge_segment *seg,
+				      struct membridge_spsc **spscp);
+MEMBRIDGE_API void membridge_spsc_close(struct membridge_spsc *spsc);
+
+/* Push one message. -EAGAIN when it does not fit now and timeout_ns is 0,
+ * -ETIMEDOUT when a wait ran out, -EMSGSIZE when it can never fit. */
+MEMBRIDGE_API int membridge_spsc_push(struct membridge_spsc *spsc, const void *buf,
+				      size_t len, int64_t timeout_ns);
+/* Push one message gathered from `count` pieces, without joining them first. */
+MEMBRIDGE_API int membridge_spsc_pushv(struct membridge_spsc *spsc,
+				       const struct membridge_iovec *iov, size_t count,
+				       int64_t timeout_ns);
+/* Push up to `count` messages (one per element), publishing the tail once.
+ * Waits only until the first message fits; *pushed gets how many went in. */
+MEMBRIDGE_API int membridge_spsc_push_batch(struct membridge_spsc *spsc,
+					    const struct membridge_iovec *msgs, size_t count,
+					    size_t *pushed, int64_t timeout_ns);
+
+/* Pop one message into buf. *len gets the payload length. -EAGAIN when the
+ * ring is empty and timeout_ns is 0; -ENOBUFS when cap is too small (the
+ * message stays, *len tells the size needed). */
+MEMBRIDGE_API int membridge_spsc_pop(struct membridge_spsc *spsc, void *buf, size_t cap,
+				     size_t *len, int64_t timeout_ns);
+/* See the next message in place without consuming it. */
+MEMBRIDGE_API int membridge_spsc_peek(struct membridge_spsc *spsc,
+				      struct membridge_frame *frame, int64_t timeout_ns);
+/* Consume the frame returned by membridge_spsc_peek(); -ESTALE if the head
+ * moved since. */
+MEMBRIDGE_API int membridge_spsc_consume(struct membridge_spsc *spsc,
+					 const struct membridge_frame *frame);
+/* Hand up to `max` messages to fn in place, publishing the head once.
+ * Waits only for the first message; *popped gets how many were consumed. */
+MEMBRIDGE_API int membridge_spsc_pop_batch(struct membridge_spsc *spsc, size_t max,
+					   membridge_frame_fn fn, void *ctx,
+					   size_t *popped, int64_t timeout_ns);
+
+MEMBRIDGE_API size_t membridge_spsc_capacity(const struct membridge_spsc *spsc);
+/* Bytes in use (frame headers included) and bytes free. */
+MEMBRIDGE_API int membridge_spsc_used(const struct membridge_spsc *spsc, size_t *used);
+MEMBRIDGE_API int membridge_spsc_free(const struct membridge_spsc *spsc, size_t *free_bytes);
+/* 1 or 0, or a negative errno value for a corrupt header. */
+MEMBRIDGE_API int membridge_spsc_is_empty(const struct membridge_spsc *spsc);
+MEMBRIDGE_API int membridge_spsc_is_full(const struct membridge_spsc *spsc);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMBRIDGE_H */

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* Event counts in the companion segment: bounded, lost-wake-free sleeping. */
+#include "config.h"
+
+#include <errno.h>
+
+#include "internal.h"
+
+/* Tries of the condition, with a CPU pause between them, before sleeping. */
+#define MB_SPIN_TRIES 64
+
+int64_t mb_deadline(int64_t timeout_ns)
+{
+	int64_t now;
+
+	if (timeout_ns < 0)
+		return INT64_MAX;
+	now = mb_os_now_ns();
+	return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+}
+
+int64_t mb_slice(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline == INT64_MAX)
+		return MB_WAIT_SLICE_NS;
+	left = deadline - mb_os_now_ns();
+	if (left <= 0)
+		return -ETIMEDOUT;
+	return left < MB_WAIT_SLICE_NS ? left : MB_WAIT_SLICE_NS;
+}
+
+/* One sleep of at most `slice` on ev, announced in ev->sleepers. Returns
+ * what ready() returned if it was not 0, else the result of the sleep. */
+static int sleep_once(struct mb_event *ev, int64_t slice, int (*ready)(void *ctx), void *ctx)
+{
+	uint32_t seq = atomic_load_explicit(&ev->seq, memory_order_acquire);
+	int ret;
+
+	atomic_fetch_add_explicit(&ev->sleepers, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
+	ret = ready(ctx);
+	if (ret == 0) {
+		ret = mb_os_wait(&ev->seq, seq, slice);
+		if (ret == -ETIMEDOUT)
+			ret = 0;
+	}
+	atomic_fetch_sub_explicit(&ev->sleepers, 1, memory_order_relaxed);
+	return ret;
+}
+
+int mb_event_wait(struct mb_event *ev, int64_t deadline, int (*ready)(void *ctx), void *ctx)
+{
+	_Atomic uint32_t nobody = 0;
+	int64_t slice;
+	int ret, i;
+
+	for (i = 0; i < MB_SPIN_TRIES; i++) {
+		ret = ready(ctx);
+		if (ret != 0)
+			return ret > 0 ? 0 : ret;
+		mb_os_cpu_relax();
+	}
+	for (;;) {
+		ret = ready(ctx);
+		if (ret != 0)
+			return ret > 0 ? 0 : ret;
+		slice = mb_slice(deadline);
+		if (slice < 0)
+			return (int)slice;
+		if (ev)
+			ret = sleep_once(ev, slice, ready, ctx);
+		else /* no companion: sleep on a private word nobody changes */
+			ret = mb_os_wait(&nobody, 0, slice < 200000 ? slice : 200000);
+		if (ret > 0)
+			return 0;
+		if (ret < 0 && ret != -ETIMEDOUT)
+			return ret;
+	}
+}
+
+void mb_event_notify(struct mb_event *ev)
+{
+	if (!ev)
+		return;
+	/* Order the caller's state change before the look at sleepers. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&ev->sleepers, memory_order_relaxed) == 0)
+		return;
+	atomic_fetch_add_explicit(&ev->seq, 1, memory_order_release);
+	mb_os_wake(&ev->seq);
+}

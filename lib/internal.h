@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* Private definitions shared inside lib/. */
+#ifndef MEMBRIDGE_INTERNAL_H
+#define MEMBRIDGE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "membridge.h"
+#include "platform.h"
+
+#define MB_CACHELINE 64
+
+/*
+ * An event count: waiters sleep on `seq`, and a notifier only makes a system
+ * call when `sleepers` says somebody sleeps. Waiters announce themselves,
+ * then re-check their condition before sleeping; notifiers change the shared
+ * state, then look at `sleepers` (both with sequentially consistent ordering),
+ * so a wake-up is never lost between the check and the sleep.
+ */
+struct mb_event {
+	_Alignas(MB_CACHELINE) _Atomic uint32_t seq;
+	_Atomic uint32_t sleepers;
+};
+
+enum mb_event_id {
+	MB_EVENT_DATA,  /* a ring got a message */
+	MB_EVENT_SPACE, /* a ring got free space */
+	MB_EVENT_LOCK,  /* a view lock was released */
+	MB_EVENT_COUNT
+};
+
+/* The companion segment "<name>.membridge-wait". All-zero is its initial
+ * state; anything a peer scribbles here can only cause spurious or late
+ * wake-ups, because waiters sleep in bounded slices. */
+struct mb_waitblock {
+	struct mb_event event[MB_EVENT_COUNT];
+};
+
+#define MB_COMPANION_SUFFIX ".membridge-wait"
+
+struct membridge_segment {
+	_Atomic unsigned refs;
+	bool creator;
+	struct mb_mapping map;
+	struct mb_mapping companion;   /* guarded by companion_state */
+	_Atomic int companion_state;   /* 0 none, 1 opening, 2 mapped, <0 failed */
+	char name[];
+};
+
+/* segment.c */
+void mb_segment_ref(struct membridge_segment *seg);
+void mb_segment_unref(struct membridge_segment *seg);
+/* The segment's wait block, mapped on first use; NULL if it cannot be had
+ * (waiters then poll in short slices). */
+struct mb_waitblock *mb_segment_waitblock(struct membridge_segment *seg);
+
+/* event.c */
+/* How long one sleep lasts at most before the waiter re-checks on its own. */
+#define MB_WAIT_SLICE_NS INT64_C(10000000)
+/* Deadline for timeout_ns from now; INT64_MAX for "forever". */
+int64_t mb_deadline(int64_t timeout_ns);
+/* Remaining time before the deadline, capped to one slice; -ETIMEDOUT once
+ * it has passed. */
+int64_t mb_slice(int64_t deadline);
+/* Sleep on ev (NULL: poll in short sleeps) until ready(ctx) returns
+ * non-zero, at most until `deadline`. ready() returns > 0 when its condition
+ * holds (it may act on it, e.g. take a lock: it is not called again after
+ * that), 0 to go on waiting, < 0 to give up with that error. Returns 0 when
+ * ready, -ETIMEDOUT, -EINTR, or ready()'s error. */
+int mb_event_wait(struct mb_event *ev, int64_t deadline,
+		  int (*ready)(void *ctx), void *ctx);
+/* Wake the sleepers of ev (NULL: nobody), if there are any. Call after
+ * publishing the state they wait for. */
+void mb_event_notify(struct mb_event *ev);
+
+/* rwlock.c: the view's lock word. Readers count up from 0; a writer stores
+ * -pid (a peer's -1 also means "writer"). */
+int mb_rwlock_read(_Atomic int32_t *word, struct mb_event *ev, int64_t timeout_ns);
+int mb_rwlock_write(_Atomic int32_t *word, struct mb_event *ev, int64_t timeout_ns);
+int mb_rwlock_unlock_read(_Atomic int32_t *word, struct mb_event *ev);
+int mb_rwlock_unlock_write(_Atomic int32_t *word, struct mb_event *ev);
+int mb_rwlock_break(_Atomic int32_t *word, struct mb_event *ev, unsigned flags);
+
+/* codec.c */
+size_t mb_scalar_size(enum membridge_type type);
+
+#endif /* MEMBRIDGE_INTERNAL_H */

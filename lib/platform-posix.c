@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/* POSIX backend: shm_open + ftruncate + mmap; futex waits on Linux. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
+
+#include "platform.h"
+
+static int map_fd(int fd, size_t size, struct mb_mapping *map)
+{
+	void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (base == MAP_FAILED)
+		return -errno;
+	map->base = base;
+	map->size = size;
+	return 0;
+}
+
+/* Size and mode of an open descriptor; the size must fit the address space. */
+static int fd_stat(int fd, size_t *size, unsigned *mode)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size < 0 || (uintmax_t)st.st_size > SIZE_MAX)
+		return -EFBIG;
+	*size = (size_t)st.st_size;
+	*mode = st.st_mode & 0777;
+	return 0;
+}
+
+static int close_keep_errno(int fd, int ret)
+{
+	close(fd);
+	return ret;
+}
+
+int mb_os_create(const char *name, size_t size, unsigned mode, struct mb_mapping *map)
+{
+	int fd, ret;
+
+	if ((uintmax_t)size > (uintmax_t)INT64_MAX)
+		return -EFBIG;
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+	if (fd < 0)
+		return -errno;
+	/* Apply the requested bits exactly: shm_open honours the umask. */
+	if (fchmod(fd, (mode_t)mode) < 0 || ftruncate(fd, (off_t)size) < 0) {
+		ret = -errno;
+		shm_unlink(name);
+		return close_keep_errno(fd, ret);
+	}
+	map->mode = mode;
+	ret = map_fd(fd, size, map);
+	if (ret < 0)
+		shm_unlink(name);
+	return close_keep_errno(fd, ret);
+}
+
+int mb_os_open(const char *name, size_t size, struct mb_mapping *map)
+{
+	size_t real;
+	int fd, ret;
+
+	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	ret = fd_stat(fd, &real, &map->mode);
+	if (ret < 0)
+		return close_keep_errno(fd, ret);
+	/* A creator between shm_open and ftruncate shows size 0. */
+	if (real == 0)
+		return close_keep_errno(fd, -EAGAIN);
+	if (size != 0 && size != real)
+		return close_keep_errno(fd, -EINVAL);
+	return close_keep_errno(fd, map_fd(fd, real, map));
+}
+
+int mb_os_open_or_create(const char *name, size_t size, unsigned mode, struct mb_mapping *map)
+{
+	size_t real;
+	int fd, ret;
+
+	fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, (mode_t)mode);
+	if (fd < 0)
+		return -errno;
+	ret = fd_stat(fd, &real, &map->mode);
+	if (ret == 0 && real == 0) {
+		/* New, or a racing creator: both set the same size and mode. */
+		(void)fchmod(fd, (mode_t)mode);
+		if (ftruncate(fd, (off_t)size) < 0)
+			ret = -errno;
+	} else if (ret == 0 && real != size) {
+		ret = -EINVAL;
+	}
+	if (ret < 0)
+		return close_keep_errno(fd, ret);
+	return close_keep_errno(fd, map_fd(fd, size, map));
+}
+
+void mb_os_unmap(struct mb_mapping *map)
+{
+	if (map->base)
+		munmap(map->base, map->size);
+	map->base = NULL;
+}
+
+int mb_os_remove(const char *name)
+{
+	return shm_unlink(name) < 0 ? -errno : 0;
+}
+
+int64_t mb_os_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+#ifdef __linux__
+int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
+{
+	struct timespec ts, *tsp = NULL;
+
+	if (timeout_ns >= 0) {
+		ts.tv_sec = (time_t)(timeout_ns / 1000000000);
+		ts.tv_nsec = (long)(timeout_ns % 1000000000);
+		tsp = &ts;
+	}
+	/* Not FUTEX_PRIVATE: the word lives in memory shared between processes. */
+	if (syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, expected, tsp, NULL, 0) == 0)
+		return 0;
+	switch (errno) {
+	case EAGAIN: /* the word had already changed */
+		return 0;
+	case ETIMEDOUT:
+		return -ETIMEDOUT;
+	case EINTR:
+		return -EINTR;
+	default:
+		return -errno;
+	}
+}
+
+void mb_os_wake(_Atomic uint32_t *word)
+{
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+#else
+/* No futex: sleep in short slices; wakers need do nothing. */
+int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
+{
+	struct timespec ts = { 0, 200000 };
+
+	if (atomic_load_explicit(word, memory_order_acquire) != expected)
+		return 0;
+	if (timeout_ns >= 0 && timeout_ns < ts.tv_nsec)
+		ts.tv_nsec = (long)timeout_ns;
+	if (nanosleep(&ts, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+void mb_os_wake(_Atomic uint32_t *word)
+{
+	(void)word;
+}
+#endif
+
+int32_t mb_os_pid(void)
+{
+	return (int32_t)getpid();
+}
+
+bool mb_os_pid_alive(int32_t pid)
+{
+	/* EPERM: it exists but belongs to another user. */
+	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
+void mb_os_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What an operating-system backend provides. platform-posix.c implements it
+ * with shm_open/ftruncate/mmap and futexes; a Windows backend implements the
+ * same functions. Everything else in lib/ is portable C11.
+ * All functions return 0 or a negative errno value.
+ */
+#ifndef MEMBRIDGE_PLATFORM_H
+#define MEMBRIDGE_PLATFORM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One mapped named segment. */
+struct mb_mapping {
+	void *base;
+	size_t size;
+	unsigned mode;  /* permission bits, for creating companions alike */
+};
+
+/* Create `name` (exclusive) with `size` zero bytes and map it. */
+int mb_os_create(const char *name, size_t size, unsigned mode, struct mb_mapping *map);
+/* Open and map an existing `name`; size 0 means "whatever size it has". */
+int mb_os_open(const char *name, size_t size, struct mb_mapping *map);
+/* Open `name` if it exists, else create it, with exactly `size` bytes. */
+int mb_os_open_or_create(const char *name, size_t size, unsigned mode, struct mb_mapping *map);
+void mb_os_unmap(struct mb_mapping *map);
+int mb_os_remove(const char *name);
+
+/* Sleep while *word == expected, at most timeout_ns (< 0: no limit).
+ * Returns 0 when woken or the value differs, -ETIMEDOUT, or -EINTR. */
+int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns);
+/* Wake every process sleeping on word. */
+void mb_os_wake(_Atomic uint32_t *word);
+
+/* Monotonic clock in nanoseconds. */
+int64_t mb_os_now_ns(void);
+/* This process's id, and whether process `pid` exists. */
+int32_t mb_os_pid(void);
+bool mb_os_pid_alive(int32_t pid);
+/* Relax the CPU in a spin loop. */
+void mb_os_cpu_relax(void);
+
+#endif /* MEMBRIDGE_PLATFORM_H */

@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The single-producer/single-consumer ring (membridge(7)): a 24-byte header
+ * (head, tail, capacity) and capacity data bytes holding frames, a uint32
+ * payload length followed by the payload, packed back to back and wrapping.
+ * Every index read from the segment is checked before it is used: the peer
+ * may be buggy, hostile or dead.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct ring_header {
+	_Atomic uint64_t head;
+	_Atomic uint64_t tail;
+	_Atomic uint64_t capacity;
+};
+
+_Static_assert(sizeof(struct ring_header) == MEMBRIDGE_SPSC_HEADER, "ring header layout");
+
+/* How often used() re-reads a header that moved under it before it calls
+ * the header corrupt. */
+#define SNAPSHOT_TRIES 16
+
+struct membridge_spsc {
+	struct membridge_segment *seg;
+	struct ring_header *hdr;
+	unsigned char *data;
+	uint64_t capacity;     /* validated at open; the header must keep it */
+	uint64_t cached_head;  /* producer side: the consumer's index, last seen */
+	uint64_t cached_tail;  /* consumer side: the producer's index, last seen */
+	struct mb_event *data_event;
+	struct mb_event *space_event;
+};
+
+static bool is_power_of_two(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* Copy n bytes into the ring at index pos: at most two memcpy calls. */
+static void ring_put(struct membridge_spsc *q, uint64_t pos, const void *src, size_t n)
+{
+	size_t off = (size_t)(pos & (q->capacity - 1));
+	size_t first = n < q->capacity - off ? n : (size_t)(q->capacity - off);
+
+	memcpy(q->data + off, src, first);
+	if (n > first)
+		memcpy(q->data, (const unsigned char *)src + first, n - first);
+}
+
+static void ring_get(const struct membridge_spsc *q, uint64_t pos, void *dst, size_t n)
+{
+	size_t off = (size_t)(pos & (q->capacity - 1));
+	size_t first = n < q->capacity - off ? n : (size_t)(q->capacity - off);
+
+	memcpy(dst, q->data + off, first);
+	if (n > first)
+		memcpy((unsigned char *)dst + first, q->data, n - first);
+}
+
+static int check_capacity(const struct membridge_spsc *q)
+{
+	return atomic_load_explicit(&q->hdr->capacity, memory_order_relaxed) == q->capacity
+		? 0 : -EBADMSG;
+}
+
+static int validate_header(const struct ring_header *hdr, uint64_t capacity)
+{
+	uint64_t cap = atomic_load_explicit(&hdr->capacity, memory_order_acquire);
+	uint64_t head = atomic_load_explicit(&hdr->head, memory_order_acquire);
+	uint64_t tail = atomic_load_explicit(&hdr->tail, memory_order_acquire);
+
+	if (cap == 0 && head == 0 && tail == 0)
+		return -EAGAIN; /* the creator has not written it yet */
+	if (cap != capacity || tail - head > capacity)
+		return -EBADMSG;
+	return 0;
+}
+
+int membridge_spsc_open(struct membridge_segment *seg, struct membridge_spsc **spscp)
+{
+	struct membridge_spsc *q;
+	struct mb_waitblock *wb;
+	struct ring_header *hdr;
+	uint64_t capacity;
+	int ret;
+
+	if (!seg || !spscp || seg->map.size < MEMBRIDGE_SPSC_HEADER + MEMBRIDGE_SPSC_MIN_CAPACITY)
+		return -EINVAL;
+	capacity = seg->map.size - MEMBRIDGE_SPSC_HEADER;
+	if (!is_power_of_two(capacity))
+		return -EINVAL;
+	hdr = seg->map.base;
+	if (seg->creator && atomic_load_explicit(&hdr->capacity, memory_order_acquire) == 0 &&
+	    atomic_load_explicit(&hdr->head, memory_order_relaxed) == 0 &&
+	    atomic_load_explicit(&hdr->tail, memory_order_relaxed) == 0)
+		atomic_store_explicit(&hdr->capacity, capacity, memory_order_release);
+	ret = validate_header(hdr, capacity);
+	if (ret < 0)
+		return ret;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	wb = mb_segment_waitblock(seg);
+	mb_segment_ref(seg);
+	q->seg = seg;
+	q->hdr = hdr;
+	q->data = (unsigned char *)seg->map.base + MEMBRIDGE_SPSC_HEADER;
+	q->capacity = capacity;
+	q->data_event = wb ? &wb->event[MB_EVENT_DATA] : NULL;
+	q->space_event = wb ? &wb->event[MB_EVENT_SPACE] : NULL;
+	*spscp = q;
+	return 0;
+}
+
+void membridge_spsc_close(struct membridge_spsc *q)
+{
+	if (!q)
+		return;
+	mb_segment_unref(q->seg);
+	free(q);
+}
+
+size_t membridge_spsc_capacity(const struct membridge_spsc *q)
+{
+	return (size_t)q->capacity;
+}
+
+/* ------------------------------------------------------------ producer */
+
+/* Free bytes for a producer whose tail is `tail`, refreshing the cached
+ * head when the cache says there is not enough room for `need` bytes. */
+static int producer_free(struct membridge_spsc *q, uint64_t tail, uint64_t need, uint64_t *room)
+{
+	uint64_t used = tail - q->cached_head;
+
+	if (used > q->capacity || q->capacity - used < need) {
+		q->cached_head = atomic_load_explicit(&q->hdr->head, memory_order_acquire);
+		used = tail - q->cached_head;
+		if (used > q->capacity)
+			return -EBADMSG;
+	}
+	*room = q->capacity - used;
+	return 0;
+}
+
+struct space_wait {
+	struct membridge_spsc *q;
+	uint64_t need;
+};
+
+static int space_ready(void *ctx)
+{
+	struct space_wait *w = ctx;
+	uint64_t tail = atomic_load_explicit(&w->q->hdr->tail, memory_order_acquire);
+	uint64_t room;
+	int ret = check_capacity(w->q);
+
+	if (ret == 0)
+		ret = producer_free(w->q, tail, w->need, &room);
+	return ret < 0 ? ret : room >= w->need;
+}
+
+/* Wait until `need` bytes are free; returns the tail to write at in *tail. */
+static int reserve(struct membridge_spsc *q, uint64_t need, int64_t timeout_ns, uint64_t *tail)
+{
+	struct space_wait w = { q, need };
+	int ret = space_ready(&w);
+
+	if (ret == 0) {
+		if (timeout_ns == 0)
+			return -EAGAIN;
+		ret = mb_event_wait(q->space_event, mb_deadline(timeout_ns), space_ready, &w);
+		if (ret == -ETIMEDOUT || ret < 0)
+			return ret;
+	} else if (ret < 0) {
+		return ret;
+	}
+	*tail = atomic_load_explicit(&q->hdr->tail, memory_order_acquire);
+	return 0;
+}
+
+static void publish_tail(struct membridge_spsc *q, uint64_t tail)
+{
+	atomic_store_explicit(&q->hdr->tail, tail, memory_order_release);
+	mb_event_notify(q->data_event);
+}
+
+/* Write the frame header and pieces at tail; returns the tail after it. */
+static uint64_t put_frame(struct membridge_spsc *q, uint64_t tail,
+			  const struct membridge_iovec *iov, size_t count, uint32_t len)
+{
+	size_t i;
+
+	ring_put(q, tail, &len, MEMBRIDGE_SPSC_FRAME_HEADER);
+	tail += MEMBRIDGE_SPSC_FRAME_HEADER;
+	for (i = 0; i < count; i++) {
+		if (iov[i].len) {
+			ring_put(q, tail, iov[i].base, iov[i].len);
+			tail += iov[i].len;
+		}
+	}
+	return tail;
+}
+
+/* Payload length of a gathered message, or -EMSGSIZE if it can never fit. */
+static int frame_size(const struct membridge_spsc *q, const struct membridge_iovec *iov,
+		      size_t count, uint64_t *frame)
+{
+	uint64_t len = 0;
+	size_t i;
+
+	if (count && !iov)
+		return -EINVAL;
+	for (i = 0; i < count; i++) {
+		if (iov[i].len && !iov[i].base)
+			return -EINVAL;
+		if (iov[i].len > q->capacity - len)
+			return -EMSGSIZE;
+		len += iov[i].len;
+	}
+	if (len > UINT32_MAX || len > q->capacity - MEMBRIDGE_SPSC_FRAME_HEADER)
+		return -EMSGSIZE;
+	*frame = MEMBRIDGE_SPSC_FRAME_HEADER + len;
+	return 0;
+}
+
+int membridge_spsc_pushv(struct membridge_spsc *q, const struct membridge_iovec *iov,
+			 size_t count, int64_t timeout_ns)
+{
+	uint64_t frame, tail;
+	int ret = frame_size(q, iov, count, &frame);
+
+	if (ret < 0 || (ret = reserve(q, frame, timeout_ns, &tail)) < 0)
+		return ret;
+	publish_tail(q, put_frame(q, tail, iov, count,
+				  (uint32_t)(frame - MEMBRIDGE_SPSC_FRAME_HEADER)));
+	return 0;
+}
+
+int membridge_spsc_push(struct membridge_spsc *q, const void *buf, size_t len,
+			int64_t timeout_ns)
+{
+	struct membridge_iovec iov = { buf, len };
+
+	return membridge_spsc_pushv(q, &iov, 1, timeout_ns);
+}
+
+int membridge_spsc_push_batch(struct membridge_spsc *q, const struct membridge_iovec *msgs,
+			      size_t count, size_t *pushed, int64_t timeout_ns)
+{
+	uint64_t frame, tail, room;
+	size_t i;
+	int ret;
+
+	if (!pushed || (count && !msgs))
+		return -EINVAL;
+	*pushed = 0;
+	for (i = 0; i < count; i++) {
+		ret = frame_size(q, &msgs[i], 1, &frame);
+		if (ret < 0)
+			return ret;
+	}
+	if (count == 0)
+		return 0;
+	frame_size(q, &msgs[0], 1, &frame);
+	ret = reserve(q, frame, timeout_ns, &tail);
+	if (ret < 0)
+		return ret;
+	ret = producer_free(q, tail, frame, &room);
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < count; i++) {
+		frame_size(q, &msgs[i], 1, &frame);
+		if (frame > room)
+			break;
+		tail = put_frame(q, tail, &msgs[i], 1,
+				 (uint32_t)(frame - MEMBRIDGE_SPSC_FRAME_HEADER));
+		room -= frame;
+	}
+	publish_tail(q, tail);
+	*pushed = i;
+	return 0;
+}
+
+/* ------------------------------------------------------------ consumer */
+
+/* Bytes published beyond head, refreshing the cached tail when the cache
+ * shows nothing; -EBADMSG if the header is impossible. */
+static int consumer_avail(struct membridge_spsc *q, uint64_t head, uint64_t *avail)
+{
+	uint64_t used = q->cached_tail - head;
+
+	if (used == 0 || used > q->capacity) {
+		q->cached_tail = atomic_load_explicit(&q->hdr->tail, memory_order_acquire);
+		used = q->cached_tail - head;
+		if (used > q->capacity)
+			return -EBADMSG;
+	}
+	*avail = used;
+	return 0;
+}
+
+/* Read and check the frame at head, given `avail` published bytes. */
+static int frame_at(const struct membridge_spsc *q, uint64_t head, uint64_t avail,
+		    struct membridge_frame *f)
+{
+	size_t off;
+	uint32_t len;
+
+	if (avail < MEMBRIDGE_SPSC_FRAME_HEADER)
+		return -EBADMSG;
+	ring_get(q, head, &len, MEMBRIDGE_SPSC_FRAME_HEADER);
+	if (len > avail - MEMBRIDGE_SPSC_FRAME_HEADER)
+		return -EBADMSG;
+	off = (size_t)((head + MEMBRIDGE_SPSC_FRAME_HEADER) & (q->capacity - 1));
+	f->len = len;
+	f->part[0] = q->data + off;
+	f->part_len[0] = len < q->capacity - off ? len : (size_t)(q->capacity - off);
+	f->part[1] = q->data;
+	f->part_len[1] = len - f->part_len[0];
+	f->start = head;
+	f->end = head + MEMBRIDGE_SPSC_FRAME_HEADER + len;
+	return 0;
+}
+
+static int data_ready(void *ctx)
+{
+	struct membridge_spsc *q = ctx;
+	uint64_t head = atomic_load_explicit(&q->hdr->head, memory_order_acquire);
+	uint64_t avail;
+	int ret = check_capacity(q);
+
+	if (ret == 0)
+		ret = consumer_avail(q, head, &avail);
+	return ret < 0 ? ret : avail > 0;
+}
+
+/* Wait for a message; fills *f with the frame at the head. */
+static int next_frame(struct membridge_spsc *q, int64_t timeout_ns, struct membridge_frame *f)
+{
+	uint64_t head, avail;
+	int ret = data_ready(q);
+
+	if (ret == 0) {
+		if (timeout_ns == 0)
+			return -EAGAIN;
+		ret = mb_event_wait(q->data_event, mb_deadline(timeout_ns), data_ready, q);
+	}
+	if (ret < 0)
+		return ret;
+	head = atomic_load_explicit(&q->hdr->head, memory_order_acquire);
+	ret = consumer_avail(q, head, &avail);
+	return ret < 0 ? ret : frame_at(q, head, avail, f);
+}
+
+static void publish_head(struct membridge_spsc *q, uint64_t head)
+{
+	atomic_store_explicit(&q->hdr->head, head, memory_order_release);
+	mb_event_notify(q->space_event);
+}
+
+int membridge_spsc_peek(struct membridge_spsc *q, struct membridge_frame *frame,
+			int64_t timeout_ns)
+{
+	return frame ? next_frame(q, timeout_ns, frame) : -EINVAL;
+}
+
+int membridge_spsc_consume(struct membridge_spsc *q, const struct membridge_frame *frame)
+{
+	uint64_t head;
+
+	if (!frame || frame->end - frame->start != MEMBRIDGE_SPSC_FRAME_HEADER + frame->len)
+		return -EINVAL;
+	head = atomic_load_explicit(&q->hdr->head, memory_order_acquire);
+	if (head != frame->start)
+		return -ESTALE;
+	publish_head(q, frame->end);
+	return 0;
+}
+
+int membridge_spsc_pop(struct membridge_spsc *q, void *buf, size_t cap, size_t *len,
+		       int64_t timeout_ns)
+{
+	struct membridge_frame f;
+	int ret;
+
+	if (!len || (cap && !buf))
+		return -EINVAL;
+	ret = next_frame(q, timeout_ns, &f);
+	if (ret < 0)
+		return ret;
+	*len = f.len;
+	if (f.len > cap)
+		return -ENOBUFS;
+	ring_get(q, f.start + MEMBRIDGE_SPSC_FRAME_HEADER, buf, f.len);
+	publish_head(q, f.end);
+	return 0;
+}
+
+int membridge_spsc_pop_batch(struct membridge_spsc *q, size_t max, membridge_frame_fn fn,
+			     void *ctx, size_t *popped, int64_t timeout_ns)
+{
+	struct membridge_frame f;
+	uint64_t head, avail;
+	size_t n = 0;
+	int ret;
+
+	if (!fn || !popped)
+		return -EINVAL;
+	*popped = 0;
+	if (max == 0)
+		return 0;
+	ret = next_frame(q, timeout_ns, &f);
+	if (ret < 0)
+		return ret;
+	head = f.start;
+	avail = q->cached_tail - head;
+	for (;;) {
+		ret = fn(ctx, &f);
+		n++;
+		head = f.end;
+		avail -= f.end - f.start;
+		if (ret != 0 || n == max || avail == 0)
+			break;
+		ret = frame_at(q, head, avail, &f);
+		if (ret < 0)
+			break;
+	}
+	publish_head(q, head);
+	*popped = n;
+	return ret < 0 ? ret : 0;
+}
+
+/* ------------------------------------------------------------ accounting */
+
+/* A consistent (head, tail) pair as seen by a third party: head is read
+ * first, since it never passes tail. */
+static int snapshot_used(const struct membridge_spsc *q, uint64_t *used)
+{
+	uint64_t head, tail;
+	int i, ret = check_capacity(q);
+
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < SNAPSHOT_TRIES; i++) {
+		head = atomic_load_explicit(&q->hdr->head, memory_order_acquire);
+		tail = atomic_load_explicit(&q->hdr->tail, memory_order_acquire);
+		if (tail - head <= q->capacity) {
+			*used = tail - head;
+			return 0;
+		}
+	}
+	return -EBADMSG;
+}
+
+int membridge_spsc_used(const struct membridge_spsc *q, size_t *used)
+{
+	uint64_t u;
+	int ret = snapshot_used(q, &u);
+
+	if (ret == 0)
+		*used = (size_t)u;
+	return ret;
+}
+
+int membridge_spsc_free(const struct membridge_spsc *q, size_t *free_bytes)
+{
+	uint64_t u;
+	int ret = snapshot_used(q, &u);
+
+	if (ret == 0)
+		*free_bytes = (size_t)(q->capacity - u);
+	return ret;
+}
+
+int membridge_spsc_is_empty(const struct membridge_spsc *q)
+{
+	uint64_t u;
+	int ret = snapshot_used(q, &u);
+
+	return ret < 0 ? ret : u == 0;
+}
+
+int membridge_spsc_is_full(const struct membridge_spsc *q)
+{
+	uint64_t u;
+	int ret = snapshot_used(q, &u);
+
+	return ret < 0 ? ret : u >= q->capacity;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the Check suites: unique segment names, cleanup, process helpers. */
+#ifndef MEMBRIDGE_TEST_HELPERS_H
+#define MEMBRIDGE_TEST_HELPERS_H
+
+#include <check.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <membridge.h>
+
+/* Room for any name mbt_name() makes. */
+#define MBT_NAME_SIZE 64
+
+/* A fresh segment name "/mbt-<runner pid>-<pid>-<n>", unique across every
+ * test of the run and every process a test forks. */
+char *mbt_name(char buf[MBT_NAME_SIZE]);
+
+/* Assert that a membridge call returned `expected` (0 or -errno), printing
+ * membridge_strerror() of what came back otherwise. */
+#define mbt_assert_ret(call, expected) do {					\
+	int mbt_r_ = (call);							\
+	int mbt_e_ = (expected);						\
+	ck_assert_msg(mbt_r_ == mbt_e_, "%s returned %d (%s), expected %d (%s)",	\
+		      #call, mbt_r_, membridge_strerror(mbt_r_), mbt_e_,	\
+		      membridge_strerror(mbt_e_));				\
+} while (0)
+#define mbt_assert_ok(call) mbt_assert_ret(call, 0)
+
+/* Fork a child that runs fn(arg) and exits with its return value. */
+pid_t mbt_fork(int (*fn)(void *arg), void *arg);
+/* Wait for pid and return its exit status, or 128 + signal number. */
+int mbt_wait(pid_t pid);
+
+/* Run the suite (Check's CK_* environment variables apply), then remove
+ * every segment this run left in /dev/shm; a leftover after an otherwise
+ * green run fails the program. Use as main's return value. */
+int mbt_run(Suite *suite);
+
+#endif /* MEMBRIDGE_TEST_HELPERS_H */

@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: MIT
+# Check suites, one program per family; each links the helpers and the library.
+MBT_SUITES = \
+	tests/check_segment \
+	tests/check_codec \
+	tests/check_view \
+	tests/check_spsc \
+	tests/check_twoproc
+
+check_PROGRAMS += $(MBT_SUITES)
+TESTS += $(MBT_SUITES)
+
+MBT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+MBT_LDADD = lib/libmembridge.la $(CHECK_LIBS)
+MBT_HELPERS = tests/helpers.c tests/helpers.h
+
+tests_check_segment_SOURCES = tests/check_segment.c $(MBT_HELPERS)
+tests_check_segment_CFLAGS = $(MBT_CFLAGS)
+tests_check_segment_LDADD = $(MBT_LDADD)
+tests_check_codec_SOURCES = tests/check_codec.c $(MBT_HELPERS)
+tests_check_codec_CFLAGS = $(MBT_CFLAGS)
+tests_check_codec_LDADD = $(MBT_LDADD)
+tests_check_view_SOURCES = tests/check_view.c $(MBT_HELPERS)
+tests_check_view_CFLAGS = $(MBT_CFLAGS)
+tests_check_view_LDADD = $(MBT_LDADD)
+tests_check_spsc_SOURCES = tests/check_spsc.c $(MBT_HELPERS)
+tests_check_spsc_CFLAGS = $(MBT_CFLAGS)
+tests_check_spsc_LDADD = $(MBT_LDADD)
+tests_check_twoproc_SOURCES = tests/check_twoproc.c $(MBT_HELPERS)
+tests_check_twoproc_CFLAGS = $(MBT_CFLAGS)
+tests_check_twoproc_LDADD = $(MBT_LDADD)
+
+AM_TESTS_ENVIRONMENT = CK_VERBOSITY=normal; export CK_VERBOSITY;
