@@ -30,4 +30,9 @@ tests_check_twoproc_SOURCES = tests/check_twoproc.c $(MBT_HELPERS)
 tests_check_twoproc_CFLAGS = $(MBT_CFLAGS)
 tests_check_twoproc_LDADD = $(MBT_LDADD)
 
-AM_TESTS_ENVIRONMENT = CK_VERBOSITY=normal; export CK_VERBOSITY;
+AM_TESTS_ENVIRONMENT = CK_VERBOSITY=normal; export CK_VERBOSITY; srcdir=$(srcdir); export srcdir;
+
+# Scripts: the ABI (header == version script == exports) and test coverage
+# of every exported function.
+dist_check_SCRIPTS += tests/abi-check.sh tests/api-coverage.sh
+TESTS += tests/abi-check.sh tests/api-coverage.sh
