@@ -152,36 +152,34 @@ static int producer_free(struct membridge_spsc *q, uint64_t tail, uint64_t need,
 struct space_wait {
 	struct membridge_spsc *q;
 	uint64_t need;
+	uint64_t tail; /* where the frame goes, once ready */
 };
 
 static int space_ready(void *ctx)
 {
 	struct space_wait *w = ctx;
-	uint64_t tail = atomic_load_explicit(&w->q->hdr->tail, memory_order_acquire);
 	uint64_t room;
 	int ret = check_capacity(w->q);
 
+	w->tail = atomic_load_explicit(&w->q->hdr->tail, memory_order_acquire);
 	if (ret == 0)
-		ret = producer_free(w->q, tail, w->need, &room);
+		ret = producer_free(w->q, w->tail, w->need, &room);
 	return ret < 0 ? ret : room >= w->need;
 }
 
-/* Wait until `need` bytes are free; returns the tail to write at in *tail. */
+/* Wait until `need` bytes are free; *tail gets the index to write at. */
 static int reserve(struct membridge_spsc *q, uint64_t need, int64_t timeout_ns, uint64_t *tail)
 {
-	struct space_wait w = { q, need };
+	struct space_wait w = { q, need, 0 };
 	int ret = space_ready(&w);
 
-	if (ret == 0) {
-		if (timeout_ns == 0)
-			return -EAGAIN;
+	if (ret == 0 && timeout_ns == 0)
+		return -EAGAIN;
+	if (ret == 0)
 		ret = mb_event_wait(q->space_event, mb_deadline(timeout_ns), space_ready, &w);
-		if (ret == -ETIMEDOUT || ret < 0)
-			return ret;
-	} else if (ret < 0) {
+	if (ret < 0)
 		return ret;
-	}
-	*tail = atomic_load_explicit(&q->hdr->tail, memory_order_acquire);
+	*tail = w.tail;
 	return 0;
 }
 
@@ -329,34 +327,39 @@ static int frame_at(const struct membridge_spsc *q, uint64_t head, uint64_t avai
 	return 0;
 }
 
+struct data_wait {
+	struct membridge_spsc *q;
+	uint64_t head;  /* where the next frame starts, once ready */
+	uint64_t avail; /* bytes published beyond head */
+};
+
 static int data_ready(void *ctx)
 {
-	struct membridge_spsc *q = ctx;
-	uint64_t head = atomic_load_explicit(&q->hdr->head, memory_order_acquire);
-	uint64_t avail;
-	int ret = check_capacity(q);
+	struct data_wait *w = ctx;
+	int ret = check_capacity(w->q);
 
+	w->head = atomic_load_explicit(&w->q->hdr->head, memory_order_acquire);
 	if (ret == 0)
-		ret = consumer_avail(q, head, &avail);
-	return ret < 0 ? ret : avail > 0;
+		ret = consumer_avail(w->q, w->head, &w->avail);
+	return ret < 0 ? ret : w->avail > 0;
 }
 
-/* Wait for a message; fills *f with the frame at the head. */
-static int next_frame(struct membridge_spsc *q, int64_t timeout_ns, struct membridge_frame *f)
+/* Wait for a message; fills *f with the frame at the head and *avail with
+ * the bytes published from there on. */
+static int next_frame(struct membridge_spsc *q, int64_t timeout_ns, struct membridge_frame *f,
+		      uint64_t *avail)
 {
-	uint64_t head, avail;
-	int ret = data_ready(q);
+	struct data_wait w = { q, 0, 0 };
+	int ret = data_ready(&w);
 
-	if (ret == 0) {
-		if (timeout_ns == 0)
-			return -EAGAIN;
-		ret = mb_event_wait(q->data_event, mb_deadline(timeout_ns), data_ready, q);
-	}
+	if (ret == 0 && timeout_ns == 0)
+		return -EAGAIN;
+	if (ret == 0)
+		ret = mb_event_wait(q->data_event, mb_deadline(timeout_ns), data_ready, &w);
 	if (ret < 0)
 		return ret;
-	head = atomic_load_explicit(&q->hdr->head, memory_order_acquire);
-	ret = consumer_avail(q, head, &avail);
-	return ret < 0 ? ret : frame_at(q, head, avail, f);
+	*avail = w.avail;
+	return frame_at(q, w.head, w.avail, f);
 }
 
 static void publish_head(struct membridge_spsc *q, uint64_t head)
@@ -368,7 +371,9 @@ static void publish_head(struct membridge_spsc *q, uint64_t head)
 int membridge_spsc_peek(struct membridge_spsc *q, struct membridge_frame *frame,
 			int64_t timeout_ns)
 {
-	return frame ? next_frame(q, timeout_ns, frame) : -EINVAL;
+	uint64_t avail;
+
+	return frame ? next_frame(q, timeout_ns, frame, &avail) : -EINVAL;
 }
 
 int membridge_spsc_consume(struct membridge_spsc *q, const struct membridge_frame *frame)
@@ -388,11 +393,12 @@ int membridge_spsc_pop(struct membridge_spsc *q, void *buf, size_t cap, size_t *
 		       int64_t timeout_ns)
 {
 	struct membridge_frame f;
+	uint64_t avail;
 	int ret;
 
 	if (!len || (cap && !buf))
 		return -EINVAL;
-	ret = next_frame(q, timeout_ns, &f);
+	ret = next_frame(q, timeout_ns, &f, &avail);
 	if (ret < 0)
 		return ret;
 	*len = f.len;
@@ -416,11 +422,9 @@ int membridge_spsc_pop_batch(struct membridge_spsc *q, size_t max, membridge_fra
 	*popped = 0;
 	if (max == 0)
 		return 0;
-	ret = next_frame(q, timeout_ns, &f);
+	ret = next_frame(q, timeout_ns, &f, &avail);
 	if (ret < 0)
 		return ret;
-	head = f.start;
-	avail = q->cached_tail - head;
 	for (;;) {
 		ret = fn(ctx, &f);
 		n++;
