@@ -78,7 +78,8 @@ MEMBRIDGE_API int membridge_segment_create(const char *name, size_t size,
 					   unsigned mode, unsigned flags,
 					   struct membridge_segment **segp);
 /* Open an existing segment. `size` 0 detects the size; any other value must
- * equal the segment's size (-EINVAL otherwise). */
+ * equal the segment's size (-EINVAL otherwise). -EAGAIN: its creator has not
+ * sized it yet (a moment after creation); try again. */
 MEMBRIDGE_API int membridge_segment_open(const char *name, size_t size,
 					 struct membridge_segment **segp);
 /* Unlink `name`; processes that have it open keep their mapping. */
@@ -212,11 +213,14 @@ MEMBRIDGE_API bool membridge_view_is_write_locked(const struct membridge_view *v
 
 /*
  * Explicit locking, for several calls in one critical section. A view holds
- * at most one lock (-EDEADLK otherwise). -ETIMEDOUT when the wait ran out;
+ * at most one lock (-EDEADLK otherwise). -EAGAIN when the lock is taken and
+ * timeout_ns is MEMBRIDGE_NO_WAIT, -ETIMEDOUT when a wait ran out,
  * -EOWNERDEAD when the writer holding the lock is a process that no longer
- * exists (see membridge_view_break_lock()). A writer records itself in the
- * lock word as -pid; a peer that writes -1 interoperates, but its death can
- * only be recovered with MEMBRIDGE_BREAK_FORCE.
+ * exists (see membridge_view_break_lock()). A writer stores -pid in the lock
+ * word and records its pid namespace in the companion segment; a dead writer
+ * is only recognised when it lived in the caller's pid namespace. A peer
+ * that writes -1 interoperates, but its death can only be recovered with
+ * MEMBRIDGE_BREAK_FORCE.
  */
 MEMBRIDGE_API int membridge_view_lock_read(struct membridge_view *view, int64_t timeout_ns);
 MEMBRIDGE_API int membridge_view_lock_write(struct membridge_view *view, int64_t timeout_ns);
@@ -224,9 +228,10 @@ MEMBRIDGE_API int membridge_view_lock_write(struct membridge_view *view, int64_t
  * behind this view's back (it then holds nothing). */
 MEMBRIDGE_API int membridge_view_unlock(struct membridge_view *view);
 /* Recovery: free a lock whose writer process died. Without flags only a
- * writer recorded as a dead pid is cleared (-EBUSY if it lives, -EPERM for
- * readers or an anonymous -1 writer); MEMBRIDGE_BREAK_FORCE resets the word
- * to 0 whatever it holds, for use when every holder is known to be gone. */
+ * writer recognised as dead (see above) is cleared: -EBUSY if it lives,
+ * -EPERM for readers, an anonymous -1 writer or one that cannot be judged
+ * (another pid namespace). MEMBRIDGE_BREAK_FORCE resets the word to 0
+ * whatever it holds, for use when every holder is known to be gone. */
 MEMBRIDGE_API int membridge_view_break_lock(struct membridge_view *view, unsigned flags);
 
 /* ------------------------------------------------------------------ ring */
@@ -278,7 +283,10 @@ MEMBRIDGE_API int membridge_spsc_open(struct membridge_segment *seg,
 MEMBRIDGE_API void membridge_spsc_close(struct membridge_spsc *spsc);
 
 /* Push one message. -EAGAIN when it does not fit now and timeout_ns is 0,
- * -ETIMEDOUT when a wait ran out, -EMSGSIZE when it can never fit. */
+ * -ETIMEDOUT when a wait ran out, -EMSGSIZE when it can never fit. The
+ * producer caches the consumer's head, so it sees a corrupt head when it
+ * next re-reads it (whenever the ring looks too full); the consumer and the
+ * accounting calls check the whole header on every call. */
 MEMBRIDGE_API int membridge_spsc_push(struct membridge_spsc *spsc, const void *buf,
 				      size_t len, int64_t timeout_ns);
 /* Push one message gathered from `count` pieces, without joining them first. */
@@ -300,7 +308,7 @@ MEMBRIDGE_API int membridge_spsc_pop(struct membridge_spsc *spsc, void *buf, siz
 MEMBRIDGE_API int membridge_spsc_peek(struct membridge_spsc *spsc,
 				      struct membridge_frame *frame, int64_t timeout_ns);
 /* Consume the frame returned by membridge_spsc_peek(); -ESTALE if the head
- * moved since. */
+ * moved since, -EINVAL if *frame is not a published frame. */
 MEMBRIDGE_API int membridge_spsc_consume(struct membridge_spsc *spsc,
 					 const struct membridge_frame *frame);
 /* Hand up to `max` messages to fn in place, publishing the head once.

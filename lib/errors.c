@@ -45,10 +45,8 @@ const char *membridge_strerror(int err)
 {
 	size_t i;
 
-	if (err < 0)
-		err = -err;
 	for (i = 0; i < sizeof(messages) / sizeof(messages[0]); i++)
-		if (messages[i].err == err)
+		if (messages[i].err == err || -messages[i].err == err)
 			return messages[i].text;
 	return "unknown error";
 }

@@ -8,6 +8,8 @@
 
 /* Tries of the condition, with a CPU pause between them, before sleeping. */
 #define MB_SPIN_TRIES 64
+/* Polling interval when there is no companion segment to sleep on. */
+#define MB_POLL_NS INT64_C(200000)
 
 int64_t mb_deadline(int64_t timeout_ns)
 {
@@ -52,7 +54,6 @@ static int sleep_once(struct mb_event *ev, int64_t slice, int (*ready)(void *ctx
 
 int mb_event_wait(struct mb_event *ev, int64_t deadline, int (*ready)(void *ctx), void *ctx)
 {
-	_Atomic uint32_t nobody = 0;
 	int64_t slice;
 	int ret, i;
 
@@ -69,10 +70,12 @@ int mb_event_wait(struct mb_event *ev, int64_t deadline, int (*ready)(void *ctx)
 		slice = mb_slice(deadline);
 		if (slice < 0)
 			return (int)slice;
-		if (ev)
+		if (ev) {
 			ret = sleep_once(ev, slice, ready, ctx);
-		else /* no companion: sleep on a private word nobody changes */
-			ret = mb_os_wait(&nobody, 0, slice < 200000 ? slice : 200000);
+		} else { /* no companion: poll */
+			mb_os_sleep(slice < MB_POLL_NS ? slice : MB_POLL_NS);
+			ret = 0;
+		}
 		if (ret > 0)
 			return 0;
 		if (ret < 0 && ret != -ETIMEDOUT)

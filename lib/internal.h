@@ -31,12 +31,20 @@ enum mb_event_id {
 	MB_EVENT_COUNT
 };
 
-/* The companion segment "<name>.membridge-wait". All-zero is its initial
- * state; anything a peer scribbles here can only cause spurious or late
- * wake-ups, because waiters sleep in bounded slices. */
+/* The companion segment "<name>.membridge-wait", MB_WAITBLOCK_SIZE bytes.
+ * All-zero is its initial state; anything a peer scribbles here can only
+ * cause spurious or late wake-ups, because waiters sleep in bounded slices,
+ * or make a lock waiter take a writer for dead (which a peer able to write
+ * here could as well do by writing the lock word itself). */
 struct mb_waitblock {
 	struct mb_event event[MB_EVENT_COUNT];
+	/* The view lock's writer as (pid namespace id << 32) | pid, stored
+	 * after taking the lock and cleared before releasing it; 0 if none. */
+	_Alignas(MB_CACHELINE) _Atomic uint64_t lock_owner;
 };
+
+#define MB_WAITBLOCK_SIZE 4096
+_Static_assert(sizeof(struct mb_waitblock) <= MB_WAITBLOCK_SIZE, "wait block fits");
 
 #define MB_COMPANION_SUFFIX ".membridge-wait"
 
@@ -77,11 +85,19 @@ void mb_event_notify(struct mb_event *ev);
 
 /* rwlock.c: the view's lock word. Readers count up from 0; a writer stores
  * -pid (a peer's -1 also means "writer"). */
-int mb_rwlock_read(_Atomic int32_t *word, struct mb_event *ev, int64_t timeout_ns);
-int mb_rwlock_write(_Atomic int32_t *word, struct mb_event *ev, int64_t timeout_ns);
-int mb_rwlock_unlock_read(_Atomic int32_t *word, struct mb_event *ev);
-int mb_rwlock_unlock_write(_Atomic int32_t *word, struct mb_event *ev);
-int mb_rwlock_break(_Atomic int32_t *word, struct mb_event *ev, unsigned flags);
+struct mb_rwlock {
+	_Atomic int32_t *word;
+	struct mb_waitblock *wb; /* NULL: no wake-ups, no dead-writer detection */
+	int32_t pid;
+	uint64_t owner_id;       /* what lock_owner holds while we write */
+};
+
+void mb_rwlock_init(struct mb_rwlock *lock, _Atomic int32_t *word, struct mb_waitblock *wb);
+int mb_rwlock_read(struct mb_rwlock *lock, int64_t timeout_ns);
+int mb_rwlock_write(struct mb_rwlock *lock, int64_t timeout_ns);
+int mb_rwlock_unlock_read(struct mb_rwlock *lock);
+int mb_rwlock_unlock_write(struct mb_rwlock *lock);
+int mb_rwlock_break(struct mb_rwlock *lock, unsigned flags);
 
 /* codec.c */
 size_t mb_scalar_size(enum membridge_type type);

@@ -163,14 +163,11 @@ void mb_os_wake(_Atomic uint32_t *word)
 /* No futex: sleep in short slices; wakers need do nothing. */
 int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
 {
-	struct timespec ts = { 0, 200000 };
+	int64_t slice = 200000;
 
 	if (atomic_load_explicit(word, memory_order_acquire) != expected)
 		return 0;
-	if (timeout_ns >= 0 && timeout_ns < ts.tv_nsec)
-		ts.tv_nsec = (long)timeout_ns;
-	if (nanosleep(&ts, NULL) < 0)
-		return -errno;
+	mb_os_sleep(timeout_ns >= 0 && timeout_ns < slice ? timeout_ns : slice);
 	return 0;
 }
 
@@ -189,6 +186,20 @@ bool mb_os_pid_alive(int32_t pid)
 {
 	/* EPERM: it exists but belongs to another user. */
 	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
+uint32_t mb_os_pid_namespace(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) == 0 ? (uint32_t)st.st_ino : 0;
+}
+
+void mb_os_sleep(int64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+
+	nanosleep(&ts, NULL);
 }
 
 void mb_os_cpu_relax(void)

@@ -40,6 +40,11 @@ int64_t mb_os_now_ns(void);
 /* This process's id, and whether process `pid` exists. */
 int32_t mb_os_pid(void);
 bool mb_os_pid_alive(int32_t pid);
+/* An id of the pid namespace this process lives in (0 if unknown): pids
+ * from another namespace cannot be checked with mb_os_pid_alive(). */
+uint32_t mb_os_pid_namespace(void);
+/* Sleep for about ns nanoseconds. */
+void mb_os_sleep(int64_t ns);
 /* Relax the CPU in a spin loop. */
 void mb_os_cpu_relax(void);
 

@@ -2,8 +2,10 @@
 /*
  * The cross-process reader-writer lock on a view's 4-byte lock word
  * (membridge(7)): 0 free, N > 0 readers, negative a writer. This library's
- * writers store -pid so that a waiter can tell a dead writer from a slow
- * one; a peer that stores -1 still excludes and is excluded correctly.
+ * writers store -pid, and record (pid namespace, pid) in the companion
+ * segment, so that a waiter can tell a dead writer from a slow one; a peer
+ * that stores -1 still excludes and is excluded correctly, but its death
+ * cannot be detected.
  */
 #include "config.h"
 
@@ -14,42 +16,61 @@
 /* How often a waiter asks whether the writer's process still exists. */
 #define OWNER_CHECK_NS INT64_C(1000000)
 
+void mb_rwlock_init(struct mb_rwlock *lock, _Atomic int32_t *word, struct mb_waitblock *wb)
+{
+	lock->word = word;
+	lock->wb = wb;
+	lock->pid = mb_os_pid();
+	lock->owner_id = (uint64_t)mb_os_pid_namespace() << 32 | (uint32_t)lock->pid;
+}
+
+static struct mb_event *lock_event(const struct mb_rwlock *lock)
+{
+	return lock->wb ? &lock->wb->event[MB_EVENT_LOCK] : NULL;
+}
+
+/* Whether writer v is a process of our namespace known to be gone. Only a
+ * writer whose companion record matches the lock word can be judged: -1, a
+ * writer from another pid namespace, or one that died before recording
+ * itself counts as alive. */
+static bool writer_dead(const struct mb_rwlock *lock, int32_t v)
+{
+	uint64_t record, expected;
+
+	if (v >= 0 || v == -1 || v == INT32_MIN || v == -lock->pid || !lock->wb)
+		return false;
+	record = atomic_load_explicit(&lock->wb->lock_owner, memory_order_acquire);
+	expected = (lock->owner_id & ~(uint64_t)UINT32_MAX) | (uint32_t)-v;
+	return record == expected && !mb_os_pid_alive(-v);
+}
+
 struct lock_wait {
-	_Atomic int32_t *word;
-	int32_t self;        /* what this writer stores: -pid */
-	int32_t last_owner;  /* the writer last checked */
+	struct mb_rwlock *lock;
+	int32_t last_owner; /* the writer last checked, and when to look again */
 	int64_t next_check;
 };
-
-static bool anonymous_writer(int32_t v)
-{
-	return v == -1 || v == INT32_MIN;
-}
 
 /* 0 while the writer v may be alive, -EOWNERDEAD once its process is gone. */
 static int check_owner(struct lock_wait *w, int32_t v)
 {
-	int64_t now;
+	int64_t now = mb_os_now_ns();
 
-	if (anonymous_writer(v) || v == w->self)
-		return 0;
-	now = mb_os_now_ns();
 	if (v == w->last_owner && now < w->next_check)
 		return 0;
 	w->last_owner = v;
 	w->next_check = now + OWNER_CHECK_NS;
-	return mb_os_pid_alive(-v) ? 0 : -EOWNERDEAD;
+	return writer_dead(w->lock, v) ? -EOWNERDEAD : 0;
 }
 
 static int try_read(void *ctx)
 {
 	struct lock_wait *w = ctx;
-	int32_t v = atomic_load_explicit(w->word, memory_order_relaxed);
+	int32_t v = atomic_load_explicit(w->lock->word, memory_order_relaxed);
 
 	while (v >= 0) {
 		if (v == INT32_MAX)
 			return 0;
-		if (atomic_compare_exchange_weak_explicit(w->word, &v, v + 1,
+		if (atomic_compare_exchange_weak_explicit(w->lock->word, &v, v + 1,
 							  memory_order_acquire,
 							  memory_order_relaxed))
 			return 1;
@@ -60,79 +81,93 @@ static int try_read(void *ctx)
 static int try_write(void *ctx)
 {
 	struct lock_wait *w = ctx;
+	struct mb_rwlock *lock = w->lock;
 	int32_t v = 0;
 
-	if (atomic_compare_exchange_strong_explicit(w->word, &v, w->self, memory_order_acquire,
-						    memory_order_relaxed))
+	if (atomic_compare_exchange_strong_explicit(lock->word, &v, -lock->pid,
+						    memory_order_acquire, memory_order_relaxed)) {
+		if (lock->wb)
+			atomic_store_explicit(&lock->wb->lock_owner, lock->owner_id,
+					      memory_order_release);
 		return 1;
+	}
 	return v < 0 ? check_owner(w, v) : 0;
 }
 
-static int lock(_Atomic int32_t *word, struct mb_event *ev, int64_t timeout_ns,
-		int (*try)(void *ctx))
+static int take(struct mb_rwlock *lock, int64_t timeout_ns, int (*try)(void *ctx))
 {
-	struct lock_wait w = { .word = word, .self = -mb_os_pid() };
+	struct lock_wait w = { .lock = lock };
 	int ret = try(&w);
 
 	if (ret != 0)
 		return ret > 0 ? 0 : ret;
 	if (timeout_ns == 0)
 		return -EAGAIN;
-	return mb_event_wait(ev, mb_deadline(timeout_ns), try, &w);
+	return mb_event_wait(lock_event(lock), mb_deadline(timeout_ns), try, &w);
 }
 
-int mb_rwlock_read(_Atomic int32_t *word, struct mb_event *ev, int64_t timeout_ns)
+int mb_rwlock_read(struct mb_rwlock *lock, int64_t timeout_ns)
 {
-	return lock(word, ev, timeout_ns, try_read);
+	return take(lock, timeout_ns, try_read);
 }
 
-int mb_rwlock_write(_Atomic int32_t *word, struct mb_event *ev, int64_t timeout_ns)
+int mb_rwlock_write(struct mb_rwlock *lock, int64_t timeout_ns)
 {
-	return lock(word, ev, timeout_ns, try_write);
+	return take(lock, timeout_ns, try_write);
 }
 
-int mb_rwlock_unlock_read(_Atomic int32_t *word, struct mb_event *ev)
+int mb_rwlock_unlock_read(struct mb_rwlock *lock)
 {
-	int32_t v = atomic_load_explicit(word, memory_order_relaxed);
+	int32_t v = atomic_load_explicit(lock->word, memory_order_relaxed);
 
 	do {
 		if (v <= 0) /* reset or taken over behind our back */
 			return -EBADMSG;
-	} while (!atomic_compare_exchange_weak_explicit(word, &v, v - 1, memory_order_release,
+	} while (!atomic_compare_exchange_weak_explicit(lock->word, &v, v - 1,
+							memory_order_release,
 							memory_order_relaxed));
 	if (v == 1)
-		mb_event_notify(ev);
+		mb_event_notify(lock_event(lock));
 	return 0;
 }
 
-int mb_rwlock_unlock_write(_Atomic int32_t *word, struct mb_event *ev)
+int mb_rwlock_unlock_write(struct mb_rwlock *lock)
 {
-	int32_t self = -mb_os_pid();
+	int32_t self = -lock->pid;
 
-	if (!atomic_compare_exchange_strong_explicit(word, &self, 0, memory_order_release,
+	if (atomic_load_explicit(lock->word, memory_order_relaxed) != self)
+		return -EBADMSG;
+	if (lock->wb)
+		atomic_store_explicit(&lock->wb->lock_owner, 0, memory_order_relaxed);
+	if (!atomic_compare_exchange_strong_explicit(lock->word, &self, 0, memory_order_release,
 						     memory_order_relaxed))
 		return -EBADMSG;
-	mb_event_notify(ev);
+	mb_event_notify(lock_event(lock));
 	return 0;
 }
 
-int mb_rwlock_break(_Atomic int32_t *word, struct mb_event *ev, unsigned flags)
+int mb_rwlock_break(struct mb_rwlock *lock, unsigned flags)
 {
-	int32_t v = atomic_load_explicit(word, memory_order_acquire);
+	int32_t v = atomic_load_explicit(lock->word, memory_order_acquire);
 
 	if (v == 0)
 		return 0;
 	if (!(flags & MEMBRIDGE_BREAK_FORCE)) {
-		if (v > 0 || anonymous_writer(v))
+		if (v > 0 || v == -1 || v == INT32_MIN)
 			return -EPERM;
-		if (v == -mb_os_pid() || mb_os_pid_alive(-v))
+		if (v == -lock->pid || mb_os_pid_alive(-v))
 			return -EBUSY;
-		if (!atomic_compare_exchange_strong_explicit(word, &v, 0, memory_order_acq_rel,
+		if (!writer_dead(lock, v))
+			return -EPERM; /* cannot tell: another pid namespace, say */
+		if (!atomic_compare_exchange_strong_explicit(lock->word, &v, 0,
+							     memory_order_acq_rel,
 							     memory_order_relaxed))
 			return -EBUSY;
 	} else {
-		atomic_store_explicit(word, 0, memory_order_release);
+		atomic_store_explicit(lock->word, 0, memory_order_release);
 	}
-	mb_event_notify(ev);
+	if (lock->wb)
+		atomic_store_explicit(&lock->wb->lock_owner, 0, memory_order_relaxed);
+	mb_event_notify(lock_event(lock));
 	return 0;
 }

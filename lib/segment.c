@@ -58,28 +58,33 @@ static struct membridge_segment *segment_new(const char *name)
 	return seg;
 }
 
+/* How long CREATE_ATTACH keeps retrying while a racing creator is between
+ * making the segment and sizing it, or a peer removes it under us. */
+#define ATTACH_PATIENCE_NS INT64_C(1000000000)
+#define ATTACH_RETRY_NS INT64_C(100000)
+
 /* Create exclusively, or open the existing segment for CREATE_ATTACH. */
 static int create_or_attach(struct membridge_segment *seg, size_t size, unsigned mode,
 			    unsigned flags)
 {
-	int ret, tries;
+	int64_t deadline = mb_deadline(ATTACH_PATIENCE_NS);
+	int ret;
 
 	if (flags == MEMBRIDGE_CREATE_REPLACE) {
 		ret = remove_both(seg->name);
 		if (ret < 0 && ret != -ENOENT)
 			return ret;
 	}
-	/* Attach: a peer may remove the segment between our two attempts. */
-	for (tries = 0; tries < 3; tries++) {
+	for (;;) {
 		ret = mb_os_create(seg->name, size, mode, &seg->map);
 		seg->creator = ret == 0;
 		if (ret != -EEXIST || flags != MEMBRIDGE_CREATE_ATTACH)
 			return ret;
 		ret = mb_os_open(seg->name, size, &seg->map);
-		if (ret != -ENOENT)
+		if ((ret != -ENOENT && ret != -EAGAIN) || mb_os_now_ns() >= deadline)
 			return ret;
+		mb_os_sleep(ATTACH_RETRY_NS);
 	}
-	return ret;
 }
 
 int membridge_segment_create(const char *name, size_t size, unsigned mode, unsigned flags,
@@ -162,7 +167,7 @@ struct mb_waitblock *mb_segment_waitblock(struct membridge_segment *seg)
 						    COMPANION_OPENING, memory_order_acquire,
 						    memory_order_acquire)) {
 		companion_name(seg->name, name);
-		state = mb_os_open_or_create(name, sizeof(struct mb_waitblock), seg->map.mode,
+		state = mb_os_open_or_create(name, MB_WAITBLOCK_SIZE, seg->map.mode,
 					     &seg->companion) == 0
 			? COMPANION_MAPPED : COMPANION_FAILED;
 		atomic_store_explicit(&seg->companion_state, state, memory_order_release);

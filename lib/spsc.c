@@ -48,6 +48,8 @@ static void ring_put(struct membridge_spsc *q, uint64_t pos, const void *src, si
 	size_t off = (size_t)(pos & (q->capacity - 1));
 	size_t first = n < q->capacity - off ? n : (size_t)(q->capacity - off);
 
+	if (n == 0)
+		return;
 	memcpy(q->data + off, src, first);
 	if (n > first)
 		memcpy(q->data, (const unsigned char *)src + first, n - first);
@@ -58,6 +60,8 @@ static void ring_get(const struct membridge_spsc *q, uint64_t pos, void *dst, si
 	size_t off = (size_t)(pos & (q->capacity - 1));
 	size_t first = n < q->capacity - off ? n : (size_t)(q->capacity - off);
 
+	if (n == 0)
+		return;
 	memcpy(dst, q->data + off, first);
 	if (n > first)
 		memcpy((unsigned char *)dst + first, q->data, n - first);
@@ -270,7 +274,9 @@ int membridge_spsc_push_batch(struct membridge_spsc *q, const struct membridge_i
 	ret = reserve(q, frame, timeout_ns, &tail);
 	if (ret < 0)
 		return ret;
-	ret = producer_free(q, tail, frame, &room);
+	/* Refresh the cached head unless the ring looks empty, so the batch
+	 * fills all the room there is. */
+	ret = producer_free(q, tail, q->capacity, &room);
 	if (ret < 0)
 		return ret;
 	for (i = 0; i < count; i++) {
@@ -378,13 +384,17 @@ int membridge_spsc_peek(struct membridge_spsc *q, struct membridge_frame *frame,
 
 int membridge_spsc_consume(struct membridge_spsc *q, const struct membridge_frame *frame)
 {
-	uint64_t head;
+	uint64_t head, tail;
 
-	if (!frame || frame->end - frame->start != MEMBRIDGE_SPSC_FRAME_HEADER + frame->len)
+	if (!frame || frame->len > q->capacity - MEMBRIDGE_SPSC_FRAME_HEADER ||
+	    frame->end - frame->start != MEMBRIDGE_SPSC_FRAME_HEADER + frame->len)
 		return -EINVAL;
 	head = atomic_load_explicit(&q->hdr->head, memory_order_acquire);
 	if (head != frame->start)
 		return -ESTALE;
+	tail = atomic_load_explicit(&q->hdr->tail, memory_order_acquire);
+	if (frame->end - head > tail - head)
+		return -EINVAL; /* not a frame the producer published */
 	publish_head(q, frame->end);
 	return 0;
 }

@@ -14,8 +14,7 @@ enum held { HELD_NONE, HELD_READ, HELD_WRITE };
 
 struct membridge_view {
 	struct membridge_segment *seg;
-	_Atomic int32_t *lock;
-	struct mb_event *lock_event;
+	struct mb_rwlock lock;
 	unsigned char *data;
 	size_t size;
 	size_t cursor;
@@ -36,8 +35,7 @@ int membridge_view_open(struct membridge_segment *seg, struct membridge_view **v
 	wb = mb_segment_waitblock(seg);
 	mb_segment_ref(seg);
 	view->seg = seg;
-	view->lock = seg->map.base;
-	view->lock_event = wb ? &wb->event[MB_EVENT_LOCK] : NULL;
+	mb_rwlock_init(&view->lock, seg->map.base, wb);
 	view->data = (unsigned char *)seg->map.base + LOCK_WORD_SIZE;
 	view->size = seg->map.size - LOCK_WORD_SIZE;
 	view->timeout_ns = MEMBRIDGE_DEFAULT_LOCK_TIMEOUT;
@@ -101,7 +99,7 @@ int membridge_view_lock_read(struct membridge_view *view, int64_t timeout_ns)
 
 	if (view->held != HELD_NONE)
 		return -EDEADLK;
-	ret = mb_rwlock_read(view->lock, view->lock_event, timeout_ns);
+	ret = mb_rwlock_read(&view->lock, timeout_ns);
 	if (ret == 0)
 		view->held = HELD_READ;
 	return ret;
@@ -113,7 +111,7 @@ int membridge_view_lock_write(struct membridge_view *view, int64_t timeout_ns)
 
 	if (view->held != HELD_NONE)
 		return -EDEADLK;
-	ret = mb_rwlock_write(view->lock, view->lock_event, timeout_ns);
+	ret = mb_rwlock_write(&view->lock, timeout_ns);
 	if (ret == 0)
 		view->held = HELD_WRITE;
 	return ret;
@@ -126,9 +124,9 @@ int membridge_view_unlock(struct membridge_view *view)
 	view->held = HELD_NONE;
 	switch (held) {
 	case HELD_READ:
-		return mb_rwlock_unlock_read(view->lock, view->lock_event);
+		return mb_rwlock_unlock_read(&view->lock);
 	case HELD_WRITE:
-		return mb_rwlock_unlock_write(view->lock, view->lock_event);
+		return mb_rwlock_unlock_write(&view->lock);
 	case HELD_NONE:
 	default:
 		return -ENOLCK;
@@ -139,7 +137,7 @@ int membridge_view_break_lock(struct membridge_view *view, unsigned flags)
 {
 	if (flags & ~MEMBRIDGE_BREAK_FORCE)
 		return -EINVAL;
-	return mb_rwlock_break(view->lock, view->lock_event, flags);
+	return mb_rwlock_break(&view->lock, flags);
 }
 
 /* Enter the critical section a data call needs, unless the view is already
@@ -266,12 +264,12 @@ int membridge_view_zero(struct membridge_view *view)
 
 int membridge_view_reader_count(const struct membridge_view *view)
 {
-	int32_t v = atomic_load_explicit(view->lock, memory_order_relaxed);
+	int32_t v = atomic_load_explicit(view->lock.word, memory_order_relaxed);
 
 	return v > 0 ? v : 0;
 }
 
 bool membridge_view_is_write_locked(const struct membridge_view *view)
 {
-	return atomic_load_explicit(view->lock, memory_order_relaxed) < 0;
+	return atomic_load_explicit(view->lock.word, memory_order_relaxed) < 0;
 }

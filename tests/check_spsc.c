@@ -1585,16 +1585,22 @@ START_TEST(test_corrupt_head_ahead)
 }
 END_TEST
 
-/* The producer side with head > tail: a push must not go on as if the ring
- * were fine (it would write a frame that no consumer can ever accept). */
+/* head > tail: the consumer side and the accounting calls fail at once; the
+ * producer, which caches head, fails as soon as it re-reads it. */
 START_TEST(test_corrupt_head_ahead_push)
 {
+	static const char big_payload[64];
 	struct ring r;
 
 	ring_make(&r, 64);
 	set64(&r, OFF_HEAD, 20);
 	set64(&r, OFF_TAIL, 10);
-	assert_all_badmsg(&r, BAD_PRODUCER);
+	assert_all_badmsg(&r, BAD_CONSUMER | BAD_ACCOUNTING);
+	/* The producer keeps a cached copy of head (0 here, room for 54 bytes)
+	 * and sees the corrupt head as soon as it needs more room than that. */
+	mbt_assert_ret(membridge_spsc_push(r.q, big_payload, 51, MEMBRIDGE_NO_WAIT), -EBADMSG);
+	mbt_assert_ret(membridge_spsc_push(r.q, big_payload, 1, MEMBRIDGE_NO_WAIT), -EBADMSG);
+	ck_assert_uint_eq(get64(&r, OFF_TAIL), 10);
 	set64(&r, OFF_HEAD, 10);
 	ring_free(&r);
 }
