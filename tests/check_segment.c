@@ -233,7 +233,7 @@ static int child_attach(void *arg)
 	return 0;
 }
 
-#define ATTACH_ROUNDS 150
+#define ATTACH_ROUNDS (mbt_under_valgrind() ? 10 : 150)
 
 /* Several processes attaching at once: one creates, the others attach;
  * none may fail because another one is half-way through creating. */

@@ -37,11 +37,6 @@ static void sleep_ns(int64_t ns)
 		;
 }
 
-static bool under_valgrind(void)
-{
-	return getenv("MBT_UNDER_VALGRIND") != NULL;
-}
-
 /* Write or read exactly n bytes of a pipe; false on EOF or error. */
 static bool write_all(int fd, const void *buf, size_t n)
 {
@@ -431,7 +426,7 @@ static uint64_t stream_count(void)
 
 	if (env && *env)
 		return strtoull(env, NULL, 10);
-	return under_valgrind() ? 100000 : 1000000;
+	return mbt_under_valgrind() ? 100000 : 1000000;
 }
 
 START_TEST(test_stream)

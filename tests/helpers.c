@@ -44,6 +44,11 @@ int mbt_wait(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
+bool mbt_under_valgrind(void)
+{
+	return getenv("MBT_UNDER_VALGRIND") != NULL;
+}
+
 /* Unlink every segment of this run; returns how many there were. */
 static int remove_leftovers(void)
 {

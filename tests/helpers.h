@@ -4,6 +4,7 @@
 #define MEMBRIDGE_TEST_HELPERS_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -31,6 +32,10 @@ char *mbt_name(char buf[MBT_NAME_SIZE]);
 pid_t mbt_fork(int (*fn)(void *arg), void *arg);
 /* Wait for pid and return its exit status, or 128 + signal number. */
 int mbt_wait(pid_t pid);
+
+/* true when `make check-valgrind` runs the suite: loops that fork or stream
+ * a lot scale themselves down, since memcheck is some 20 times slower. */
+bool mbt_under_valgrind(void);
 
 /* Run the suite (Check's CK_* environment variables apply), then remove
  * every segment this run left in /dev/shm; a leftover after an otherwise
