@@ -93,28 +93,27 @@ static void advance(struct membridge_view *view, size_t offset, size_t end)
 		view->cursor = end;
 }
 
-int membridge_view_lock_read(struct membridge_view *view, int64_t timeout_ns)
+static int lock(struct membridge_view *view, bool write, int64_t timeout_ns)
 {
 	int ret;
 
 	if (view->held != HELD_NONE)
 		return -EDEADLK;
-	ret = mb_rwlock_read(&view->lock, timeout_ns);
+	ret = write ? mb_rwlock_write(&view->lock, timeout_ns)
+		    : mb_rwlock_read(&view->lock, timeout_ns);
 	if (ret == 0)
-		view->held = HELD_READ;
+		view->held = write ? HELD_WRITE : HELD_READ;
 	return ret;
+}
+
+int membridge_view_lock_read(struct membridge_view *view, int64_t timeout_ns)
+{
+	return lock(view, false, timeout_ns);
 }
 
 int membridge_view_lock_write(struct membridge_view *view, int64_t timeout_ns)
 {
-	int ret;
-
-	if (view->held != HELD_NONE)
-		return -EDEADLK;
-	ret = mb_rwlock_write(&view->lock, timeout_ns);
-	if (ret == 0)
-		view->held = HELD_WRITE;
-	return ret;
+	return lock(view, true, timeout_ns);
 }
 
 int membridge_view_unlock(struct membridge_view *view)
@@ -151,8 +150,7 @@ static int begin_access(struct membridge_view *view, bool write, bool *took)
 		return 0;
 	if (view->held == HELD_READ)
 		return -EDEADLK; /* a write inside a read section */
-	ret = write ? membridge_view_lock_write(view, view->timeout_ns)
-		    : membridge_view_lock_read(view, view->timeout_ns);
+	ret = lock(view, write, view->timeout_ns);
 	*took = ret == 0;
 	return ret;
 }
