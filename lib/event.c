@@ -21,7 +21,9 @@ int64_t mb_deadline(int64_t timeout_ns)
 	return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
 }
 
-int64_t mb_slice(int64_t deadline)
+/* Time left before the deadline, capped to one slice; -ETIMEDOUT once it
+ * has passed. */
+static int64_t slice_before(int64_t deadline)
 {
 	int64_t left;
 
@@ -52,11 +54,16 @@ static int sleep_once(struct mb_event *ev, int64_t slice, int (*ready)(void *ctx
 	return ret;
 }
 
-int mb_event_wait(struct mb_event *ev, int64_t deadline, int (*ready)(void *ctx), void *ctx)
+int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int (*ready)(void *ctx), void *ctx)
 {
-	int64_t slice;
-	int ret, i;
+	int64_t slice, deadline;
+	int ret = ready(ctx), i;
 
+	if (ret != 0)
+		return ret > 0 ? 0 : ret;
+	if (timeout_ns == 0)
+		return -EAGAIN;
+	deadline = mb_deadline(timeout_ns);
 	for (i = 0; i < MB_SPIN_TRIES; i++) {
 		ret = ready(ctx);
 		if (ret != 0)
@@ -67,7 +74,7 @@ int mb_event_wait(struct mb_event *ev, int64_t deadline, int (*ready)(void *ctx)
 		ret = ready(ctx);
 		if (ret != 0)
 			return ret > 0 ? 0 : ret;
-		slice = mb_slice(deadline);
+		slice = slice_before(deadline);
 		if (slice < 0)
 			return (int)slice;
 		if (ev) {

@@ -69,15 +69,12 @@ struct mb_waitblock *mb_segment_waitblock(struct membridge_segment *seg);
 #define MB_WAIT_SLICE_NS INT64_C(10000000)
 /* Deadline for timeout_ns from now; INT64_MAX for "forever". */
 int64_t mb_deadline(int64_t timeout_ns);
-/* Remaining time before the deadline, capped to one slice; -ETIMEDOUT once
- * it has passed. */
-int64_t mb_slice(int64_t deadline);
-/* Sleep on ev (NULL: poll in short sleeps) until ready(ctx) returns
- * non-zero, at most until `deadline`. ready() returns > 0 when its condition
- * holds (it may act on it, e.g. take a lock: it is not called again after
- * that), 0 to go on waiting, < 0 to give up with that error. Returns 0 when
- * ready, -ETIMEDOUT, -EINTR, or ready()'s error. */
-int mb_event_wait(struct mb_event *ev, int64_t deadline,
+/* Wait on ev (NULL: poll in short sleeps) until ready(ctx) returns non-zero.
+ * ready() returns > 0 when its condition holds (it may act on it, e.g. take
+ * a lock: it is not called again after that), 0 to go on waiting, < 0 to
+ * give up with that error. Returns 0 when ready; -EAGAIN if it was not and
+ * timeout_ns is MEMBRIDGE_NO_WAIT; -ETIMEDOUT, -EINTR, or ready()'s error. */
+int mb_event_wait(struct mb_event *ev, int64_t timeout_ns,
 		  int (*ready)(void *ctx), void *ctx);
 /* Wake the sleepers of ev (NULL: nobody), if there are any. Call after
  * publishing the state they wait for. */

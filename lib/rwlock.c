@@ -97,13 +97,8 @@ static int try_write(void *ctx)
 static int take(struct mb_rwlock *lock, int64_t timeout_ns, int (*try)(void *ctx))
 {
 	struct lock_wait w = { .lock = lock };
-	int ret = try(&w);
 
-	if (ret != 0)
-		return ret > 0 ? 0 : ret;
-	if (timeout_ns == 0)
-		return -EAGAIN;
-	return mb_event_wait(lock_event(lock), mb_deadline(timeout_ns), try, &w);
+	return mb_event_wait(lock_event(lock), timeout_ns, try, &w);
 }
 
 int mb_rwlock_read(struct mb_rwlock *lock, int64_t timeout_ns)

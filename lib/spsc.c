@@ -175,12 +175,8 @@ static int space_ready(void *ctx)
 static int reserve(struct membridge_spsc *q, uint64_t need, int64_t timeout_ns, uint64_t *tail)
 {
 	struct space_wait w = { q, need, 0 };
-	int ret = space_ready(&w);
+	int ret = mb_event_wait(q->space_event, timeout_ns, space_ready, &w);
 
-	if (ret == 0 && timeout_ns == 0)
-		return -EAGAIN;
-	if (ret == 0)
-		ret = mb_event_wait(q->space_event, mb_deadline(timeout_ns), space_ready, &w);
 	if (ret < 0)
 		return ret;
 	*tail = w.tail;
@@ -356,12 +352,8 @@ static int next_frame(struct membridge_spsc *q, int64_t timeout_ns, struct membr
 		      uint64_t *avail)
 {
 	struct data_wait w = { q, 0, 0 };
-	int ret = data_ready(&w);
+	int ret = mb_event_wait(q->data_event, timeout_ns, data_ready, &w);
 
-	if (ret == 0 && timeout_ns == 0)
-		return -EAGAIN;
-	if (ret == 0)
-		ret = mb_event_wait(q->data_event, mb_deadline(timeout_ns), data_ready, &w);
 	if (ret < 0)
 		return ret;
 	*avail = w.avail;
