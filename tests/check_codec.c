@@ -332,47 +332,6 @@ START_TEST(encode_layout)
 }
 END_TEST
 
-/* Whether two decoded values are the same (floats compared bit for bit). */
-static void assert_value_eq(const struct membridge_value *got, const struct membridge_value *want,
-			    const char *what)
-{
-	ck_assert_msg(got->type == want->type, "%s: type %d, expected %d", what, got->type,
-		      want->type);
-	switch (want->type) {
-	case MEMBRIDGE_BOOL:
-		ck_assert_msg(got->as.b == want->as.b, "%s: bool differs", what);
-		break;
-	case MEMBRIDGE_U8:
-		ck_assert_uint_eq(got->as.u8, want->as.u8);
-		break;
-	case MEMBRIDGE_I32:
-		ck_assert_int_eq(got->as.i32, want->as.i32);
-		break;
-	case MEMBRIDGE_U32:
-		ck_assert_uint_eq(got->as.u32, want->as.u32);
-		break;
-	case MEMBRIDGE_F32:
-		ck_assert_mem_eq(&got->as.f32, &want->as.f32, sizeof(float));
-		break;
-	case MEMBRIDGE_I64:
-		ck_assert_int_eq(got->as.i64, want->as.i64);
-		break;
-	case MEMBRIDGE_U64:
-		ck_assert_uint_eq(got->as.u64, want->as.u64);
-		break;
-	case MEMBRIDGE_F64:
-		ck_assert_mem_eq(&got->as.f64, &want->as.f64, sizeof(double));
-		break;
-	case MEMBRIDGE_STR:
-	case MEMBRIDGE_BYTES:
-	default:
-		ck_assert_uint_eq(got->as.buf.len, want->as.buf.len);
-		if (want->as.buf.len)
-			ck_assert_mem_eq(got->as.buf.ptr, want->as.buf.ptr, want->as.buf.len);
-		break;
-	}
-}
-
 START_TEST(decode_layout)
 {
 	const struct layout *l = &layouts[_i];
@@ -390,7 +349,7 @@ START_TEST(decode_layout)
 		memset(&got, 0, sizeof(got));
 		mbt_assert_ok(membridge_decode(in, at + l->len, &pos, l->value.type, &got));
 		ck_assert_uint_eq(pos, at + l->len);
-		assert_value_eq(&got, &l->value, l->what);
+		mbt_assert_value_eq(&got, &l->value, l->what);
 		if (l->value.type == MEMBRIDGE_STR)
 			ck_assert_ptr_eq(got.as.buf.ptr, in + at + 4);
 	}
@@ -453,25 +412,25 @@ START_TEST(encode_decode_mixed)
 	pos = 0;
 	mbt_assert_ok(membridge_decode(want, n, &pos, MEMBRIDGE_STR, &got));
 	ck_assert_uint_eq(pos, 9);
-	assert_value_eq(&got, &list[0], "str");
+	mbt_assert_value_eq(&got, &list[0], "str");
 	ck_assert_ptr_eq(got.as.buf.ptr, want + 4);
 	mbt_assert_ok(membridge_decode(want, n, &pos, MEMBRIDGE_F64, &got));
 	ck_assert_uint_eq(pos, 17);
-	assert_value_eq(&got, &list[1], "f64");
+	mbt_assert_value_eq(&got, &list[1], "f64");
 	mbt_assert_ok(membridge_decode(want, n, &pos, MEMBRIDGE_BOOL, &got));
 	ck_assert_uint_eq(pos, 18);
-	assert_value_eq(&got, &list[2], "bool");
+	mbt_assert_value_eq(&got, &list[2], "bool");
 	mbt_assert_ok(membridge_decode(want, n, &pos, MEMBRIDGE_I32, &got));
 	ck_assert_uint_eq(pos, 22);
-	assert_value_eq(&got, &list[3], "i32");
+	mbt_assert_value_eq(&got, &list[3], "i32");
 	mbt_assert_ok(membridge_decode(want, n, &pos, MEMBRIDGE_U8, &got));
 	ck_assert_uint_eq(got.as.u8, 0xca);
 	mbt_assert_ok(membridge_decode(want, n, &pos, MEMBRIDGE_U8, &got));
 	ck_assert_uint_eq(got.as.u8, 0xfe);
 	mbt_assert_ok(membridge_decode(want, n, &pos, MEMBRIDGE_U8, &got));
-	assert_value_eq(&got, &list[5], "u8");
+	mbt_assert_value_eq(&got, &list[5], "u8");
 	mbt_assert_ok(membridge_decode(want, n, &pos, MEMBRIDGE_I64, &got));
-	assert_value_eq(&got, &list[6], "i64");
+	mbt_assert_value_eq(&got, &list[6], "i64");
 	ck_assert_uint_eq(pos, n);
 	/* Nothing left. */
 	mbt_assert_ret(membridge_decode(want, n, &pos, MEMBRIDGE_U8, &got), -ENODATA);
@@ -579,11 +538,14 @@ START_TEST(decode_str_prefix_past_end)
 }
 END_TEST
 
-static const struct {
+/* A str payload: what it is, its bytes and their number. */
+struct utf8_case {
 	const char *what;
 	const char *bytes;
 	size_t len;
-} bad_utf8[] = {
+};
+
+static const struct utf8_case bad_utf8[] = {
 	{ "overlong slash c0 af", "\xc0\xaf", 2 },
 	{ "overlong c1 bf", "\xc1\xbf", 2 },
 	{ "overlong 3-byte e0 80 80", "\xe0\x80\x80", 3 },
@@ -623,11 +585,7 @@ START_TEST(decode_invalid_utf8)
 }
 END_TEST
 
-static const struct {
-	const char *what;
-	const char *bytes;
-	size_t len;
-} good_utf8[] = {
+static const struct utf8_case good_utf8[] = {
 	{ "e acute", "\xc3\xa9", 2 },
 	{ "euro", "\xe2\x82\xac", 3 },
 	{ "grinning face", "\xf0\x9f\x98\x80", 4 },

@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "helpers.h"
 
@@ -15,7 +14,6 @@
 #define OFF_HEAD 0
 #define OFF_TAIL 8
 #define OFF_CAP 16
-#define MS INT64_C(1000000)
 
 /* A ring of its own segment, plus raw access to the segment's bytes. */
 struct ring {
@@ -56,14 +54,6 @@ static uint64_t get64(const struct ring *r, size_t off)
 static void set64(struct ring *r, size_t off, uint64_t v)
 {
 	memcpy(r->base + off, &v, sizeof(v));
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Deterministic payload bytes: seed and position decide every byte. */
@@ -559,7 +549,7 @@ START_TEST(test_max_payload)
 	pop_seeded(&r, 60, 5);
 	assert_used(&r, 0);
 	mbt_assert_ret(membridge_spsc_push(r.q, big, 61, MEMBRIDGE_NO_WAIT), -EMSGSIZE);
-	mbt_assert_ret(membridge_spsc_push(r.q, big, 61, 20 * MS), -EMSGSIZE);
+	mbt_assert_ret(membridge_spsc_push(r.q, big, 61, 20 * MBT_MS), -EMSGSIZE);
 	mbt_assert_ret(membridge_spsc_push(r.q, big, 64, MEMBRIDGE_NO_WAIT), -EMSGSIZE);
 	mbt_assert_ret(membridge_spsc_push(r.q, big, 65, MEMBRIDGE_NO_WAIT), -EMSGSIZE);
 	mbt_assert_ret(membridge_spsc_push(r.q, big, 80, MEMBRIDGE_NO_WAIT), -EMSGSIZE);
@@ -696,19 +686,19 @@ START_TEST(test_full_push_wait)
 	push_seeded(&r, 26, 2);
 	assert_used(&r, 64);
 	mbt_assert_ret(membridge_spsc_push(r.q, "a", 1, MEMBRIDGE_NO_WAIT), -EAGAIN);
-	t0 = now_ns();
-	mbt_assert_ret(membridge_spsc_push(r.q, "a", 1, 20 * MS), -ETIMEDOUT);
-	dt = now_ns() - t0;
-	ck_assert_msg(dt >= 20 * MS && dt < 120 * MS, "push waited %lld ns", (long long)dt);
+	t0 = mbt_now_ns();
+	mbt_assert_ret(membridge_spsc_push(r.q, "a", 1, 20 * MBT_MS), -ETIMEDOUT);
+	dt = mbt_now_ns() - t0;
+	ck_assert_msg(dt >= 20 * MBT_MS && dt < 120 * MBT_MS, "push waited %lld ns", (long long)dt);
 	/* A frame that would fit once 34 bytes are free also waits. */
 	pop_seeded(&r, 30, 1);
 	mbt_assert_ret(membridge_spsc_push(r.q, "0123456789012345678901234567890123", 31,
 					   MEMBRIDGE_NO_WAIT), -EAGAIN);
-	t0 = now_ns();
+	t0 = mbt_now_ns();
 	mbt_assert_ret(membridge_spsc_push(r.q, "0123456789012345678901234567890123", 35,
-					   20 * MS), -ETIMEDOUT);
-	dt = now_ns() - t0;
-	ck_assert_msg(dt >= 20 * MS && dt < 120 * MS, "push waited %lld ns", (long long)dt);
+					   20 * MBT_MS), -ETIMEDOUT);
+	dt = mbt_now_ns() - t0;
+	ck_assert_msg(dt >= 20 * MBT_MS && dt < 120 * MBT_MS, "push waited %lld ns", (long long)dt);
 	/* While one that fits right now goes in without waiting. */
 	push_seeded(&r, 30, 3);
 	assert_used(&r, 64);
@@ -730,15 +720,15 @@ START_TEST(test_empty_pop_wait)
 	mbt_assert_ret(membridge_spsc_pop(r.q, buf, sizeof(buf), &len, MEMBRIDGE_NO_WAIT),
 		       -EAGAIN);
 	ck_assert_uint_eq(len, 42);
-	t0 = now_ns();
-	mbt_assert_ret(membridge_spsc_pop(r.q, buf, sizeof(buf), &len, 20 * MS), -ETIMEDOUT);
-	dt = now_ns() - t0;
-	ck_assert_msg(dt >= 20 * MS && dt < 120 * MS, "pop waited %lld ns", (long long)dt);
+	t0 = mbt_now_ns();
+	mbt_assert_ret(membridge_spsc_pop(r.q, buf, sizeof(buf), &len, 20 * MBT_MS), -ETIMEDOUT);
+	dt = mbt_now_ns() - t0;
+	ck_assert_msg(dt >= 20 * MBT_MS && dt < 120 * MBT_MS, "pop waited %lld ns", (long long)dt);
 	mbt_assert_ret(membridge_spsc_peek(r.q, &f, MEMBRIDGE_NO_WAIT), -EAGAIN);
-	t0 = now_ns();
-	mbt_assert_ret(membridge_spsc_peek(r.q, &f, 20 * MS), -ETIMEDOUT);
-	dt = now_ns() - t0;
-	ck_assert_msg(dt >= 20 * MS && dt < 120 * MS, "peek waited %lld ns", (long long)dt);
+	t0 = mbt_now_ns();
+	mbt_assert_ret(membridge_spsc_peek(r.q, &f, 20 * MBT_MS), -ETIMEDOUT);
+	dt = mbt_now_ns() - t0;
+	ck_assert_msg(dt >= 20 * MBT_MS && dt < 120 * MBT_MS, "peek waited %lld ns", (long long)dt);
 	/* A short timeout (1 ns) behaves like a wait that ran out. */
 	mbt_assert_ret(membridge_spsc_pop(r.q, buf, sizeof(buf), &len, 1), -ETIMEDOUT);
 	/* After a push and a pop the ring is empty again. */
@@ -767,7 +757,7 @@ START_TEST(test_pop_enobufs)
 	ck_assert_uint_eq(get64(&r, OFF_HEAD), 0);
 	assert_used(&r, 20);
 	len = 0;
-	mbt_assert_ret(membridge_spsc_pop(r.q, NULL, 0, &len, 5 * MS), -ENOBUFS);
+	mbt_assert_ret(membridge_spsc_pop(r.q, NULL, 0, &len, 5 * MBT_MS), -ENOBUFS);
 	ck_assert_uint_eq(len, 10);
 	assert_used(&r, 20);
 	/* Exactly big enough works, and the message is intact. */
@@ -855,7 +845,7 @@ START_TEST(test_pushv_sizes)
 	mbt_assert_ok(membridge_spsc_pushv(r.q, iov, 3, MEMBRIDGE_NO_WAIT));
 	assert_used(&r, 64);
 	mbt_assert_ret(membridge_spsc_pushv(r.q, iov, 3, MEMBRIDGE_NO_WAIT), -EAGAIN);
-	mbt_assert_ret(membridge_spsc_pushv(r.q, iov, 3, 10 * MS), -ETIMEDOUT);
+	mbt_assert_ret(membridge_spsc_pushv(r.q, iov, 3, 10 * MBT_MS), -ETIMEDOUT);
 	mbt_assert_ok(membridge_spsc_pop(r.q, buf, sizeof(buf), &len, MEMBRIDGE_NO_WAIT));
 	ck_assert_uint_eq(len, 60);
 	ck_assert_mem_eq(buf, big, 60);
@@ -927,7 +917,8 @@ START_TEST(test_push_batch_partial)
 		       -EAGAIN);
 	ck_assert_uint_eq(pushed, 0);
 	pushed = 99;
-	mbt_assert_ret(membridge_spsc_push_batch(r.q, msgs + 4, 1, &pushed, 20 * MS), -ETIMEDOUT);
+	mbt_assert_ret(membridge_spsc_push_batch(r.q, msgs + 4, 1, &pushed, 20 * MBT_MS),
+		       -ETIMEDOUT);
 	ck_assert_uint_eq(pushed, 0);
 	assert_used(&r, 56);
 	pop_seeded(&r, 10, 100);
@@ -990,7 +981,7 @@ START_TEST(test_push_batch_errors)
 	assert_used(&r, 0);
 	ck_assert_uint_eq(get64(&r, OFF_TAIL), 0);
 	msgs[1].len = SIZE_MAX;
-	mbt_assert_ret(membridge_spsc_push_batch(r.q, msgs, 3, &pushed, 10 * MS), -EMSGSIZE);
+	mbt_assert_ret(membridge_spsc_push_batch(r.q, msgs, 3, &pushed, 10 * MBT_MS), -EMSGSIZE);
 	/* Also when the ring is full and the first message would wait. */
 	push_seeded(&r, 60, 0);
 	pushed = 99;
@@ -1108,7 +1099,7 @@ START_TEST(test_peek_consume)
 	ck_assert_ptr_eq(f.part[0], r.data + 4);
 	/* Peeking consumes nothing, and peeks the same frame again. */
 	assert_used(&r, 19);
-	mbt_assert_ok(membridge_spsc_peek(r.q, &g, 20 * MS));
+	mbt_assert_ok(membridge_spsc_peek(r.q, &g, 20 * MBT_MS));
 	assert_frame(&r, &g, 5, 1, 0);
 	mbt_assert_ok(membridge_spsc_consume(r.q, &f));
 	ck_assert_uint_eq(get64(&r, OFF_HEAD), 9);
@@ -1287,7 +1278,7 @@ START_TEST(test_pop_batch_basic)
 		push_seeded(&r, lens[i], (unsigned)(i + 1));
 	assert_used(&r, 21 + 20);
 	/* max 0 does nothing, even with messages waiting. */
-	mbt_assert_ok(membridge_spsc_pop_batch(r.q, 0, collect_fn, &c, &popped, 20 * MS));
+	mbt_assert_ok(membridge_spsc_pop_batch(r.q, 0, collect_fn, &c, &popped, 20 * MBT_MS));
 	ck_assert_uint_eq(popped, 0);
 	ck_assert_uint_eq(c.calls, 0);
 	/* At most max frames, in order, the head published after them. */
@@ -1303,7 +1294,7 @@ START_TEST(test_pop_batch_basic)
 	ck_assert_uint_eq(get64(&r, OFF_HEAD), 25);
 	assert_used(&r, 16);
 	/* More than there is: all that is there. */
-	mbt_assert_ok(membridge_spsc_pop_batch(r.q, 10, collect_fn, &c, &popped, 20 * MS));
+	mbt_assert_ok(membridge_spsc_pop_batch(r.q, 10, collect_fn, &c, &popped, 20 * MBT_MS));
 	ck_assert_uint_eq(popped, 2);
 	ck_assert_uint_eq(c.calls, 5);
 	for (i = 3; i < 5; i++)
@@ -1315,7 +1306,7 @@ START_TEST(test_pop_batch_basic)
 						MEMBRIDGE_NO_WAIT), -EAGAIN);
 	ck_assert_uint_eq(popped, 0);
 	popped = 99;
-	mbt_assert_ret(membridge_spsc_pop_batch(r.q, 10, collect_fn, &c, &popped, 20 * MS),
+	mbt_assert_ret(membridge_spsc_pop_batch(r.q, 10, collect_fn, &c, &popped, 20 * MBT_MS),
 		       -ETIMEDOUT);
 	ck_assert_uint_eq(popped, 0);
 	ck_assert_uint_eq(c.calls, 5);
@@ -1441,14 +1432,14 @@ static void assert_all_badmsg(struct ring *r, unsigned what)
 	unsigned char buf[128];
 	size_t len, pushed = 99, popped = 99, u = 4242;
 	uint64_t head = get64(r, OFF_HEAD), tail = get64(r, OFF_TAIL);
-	int64_t t0 = now_ns();
+	int64_t t0 = mbt_now_ns();
 
 	if (what & BAD_PRODUCER) {
 		mbt_assert_ret(membridge_spsc_push(r->q, "x", 1, MEMBRIDGE_NO_WAIT), -EBADMSG);
 		mbt_assert_ret(membridge_spsc_push(r->q, "x", 1, MEMBRIDGE_WAIT_FOREVER),
 			       -EBADMSG);
 		mbt_assert_ret(membridge_spsc_push(r->q, NULL, 0, MEMBRIDGE_NO_WAIT), -EBADMSG);
-		mbt_assert_ret(membridge_spsc_pushv(r->q, iov, 2, 5000 * MS), -EBADMSG);
+		mbt_assert_ret(membridge_spsc_pushv(r->q, iov, 2, 5000 * MBT_MS), -EBADMSG);
 		mbt_assert_ret(membridge_spsc_push_batch(r->q, iov, 2, &pushed,
 							 MEMBRIDGE_WAIT_FOREVER), -EBADMSG);
 		ck_assert_uint_eq(pushed, 0);
@@ -1460,7 +1451,7 @@ static void assert_all_badmsg(struct ring *r, unsigned what)
 						  MEMBRIDGE_WAIT_FOREVER), -EBADMSG);
 		mbt_assert_ret(membridge_spsc_pop(r->q, buf, 1, &len, MEMBRIDGE_NO_WAIT),
 			       -EBADMSG);
-		mbt_assert_ret(membridge_spsc_peek(r->q, &f, 5000 * MS), -EBADMSG);
+		mbt_assert_ret(membridge_spsc_peek(r->q, &f, 5000 * MBT_MS), -EBADMSG);
 		mbt_assert_ret(membridge_spsc_pop_batch(r->q, 8, collect_fn, &c, &popped,
 							MEMBRIDGE_WAIT_FOREVER), -EBADMSG);
 		ck_assert_uint_eq(popped, 0);
@@ -1476,7 +1467,7 @@ static void assert_all_badmsg(struct ring *r, unsigned what)
 	/* Nothing was written, nothing waited. */
 	ck_assert_uint_eq(get64(r, OFF_HEAD), head);
 	ck_assert_uint_eq(get64(r, OFF_TAIL), tail);
-	ck_assert_int_lt(now_ns() - t0, 1000 * MS);
+	ck_assert_int_lt(mbt_now_ns() - t0, 1000 * MBT_MS);
 }
 
 /* A second handle onto the same ring, with nothing cached yet. */
@@ -1614,7 +1605,7 @@ static void assert_frame_badmsg(struct ring *r)
 	unsigned char buf[128];
 	size_t len = 4242, popped = 99;
 	uint64_t head = get64(r, OFF_HEAD);
-	int64_t t0 = now_ns();
+	int64_t t0 = mbt_now_ns();
 
 	mbt_assert_ret(membridge_spsc_pop(r->q, buf, sizeof(buf), &len, MEMBRIDGE_NO_WAIT),
 		       -EBADMSG);
@@ -1628,7 +1619,7 @@ static void assert_frame_badmsg(struct ring *r)
 	ck_assert_uint_eq(popped, 0);
 	ck_assert_uint_eq(c.calls, 0);
 	ck_assert_uint_eq(get64(r, OFF_HEAD), head);
-	ck_assert_int_lt(now_ns() - t0, 1000 * MS);
+	ck_assert_int_lt(mbt_now_ns() - t0, 1000 * MBT_MS);
 }
 
 START_TEST(test_corrupt_frame_length)

@@ -11,56 +11,21 @@
 #include <string.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
 
 #define FH MEMBRIDGE_SPSC_FRAME_HEADER
-#define MS INT64_C(1000000)
 /* A child that is stuck this long is killed by its own alarm. */
 #define CHILD_ALARM_S 90
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void sleep_ns(int64_t ns)
-{
-	struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* Write or read exactly n bytes of a pipe; false on EOF or error. */
-static bool write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n) {
-		ssize_t r = write(fd, p, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		p += r;
-		n -= (size_t)r;
-	}
-	return true;
-}
-
-static bool read_all(int fd, void *buf, size_t n)
+/* Write (out) or read exactly n bytes of a pipe; false on EOF or error. */
+static bool pipe_all(int fd, void *buf, size_t n, bool out)
 {
 	char *p = buf;
 
 	while (n) {
-		ssize_t r = read(fd, p, n);
+		ssize_t r = out ? write(fd, p, n) : read(fd, p, n);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -72,43 +37,73 @@ static bool read_all(int fd, void *buf, size_t n)
 	return true;
 }
 
-/* In a child: open the named segment and a ring on it (no Check asserts). */
-static int child_open_ring(const char *name, struct membridge_segment **seg,
-			   struct membridge_spsc **q)
+static bool write_all(int fd, void *buf, size_t n)
+{
+	return pipe_all(fd, buf, n, true);
+}
+
+static bool read_all(int fd, void *buf, size_t n)
+{
+	return pipe_all(fd, buf, n, false);
+}
+
+/* In a child: open the named segment and on it a ring (q) or else a view
+ * (view); no Check asserts. */
+static int child_open(const char *name, struct membridge_segment **seg,
+		      struct membridge_spsc **q, struct membridge_view **view)
 {
 	int ret = membridge_segment_open(name, 0, seg);
 
 	if (ret == 0) {
-		ret = membridge_spsc_open(*seg, q);
+		ret = q ? membridge_spsc_open(*seg, q) : membridge_view_open(*seg, view);
 		if (ret < 0)
 			membridge_segment_close(*seg);
 	}
 	if (ret < 0)
-		fprintf(stderr, "child %ld: cannot open ring %s: %s\n", (long)getpid(), name,
-			membridge_strerror(ret));
+		fprintf(stderr, "child %ld: cannot open %s %s: %s\n", (long)getpid(),
+			q ? "ring" : "view", name, membridge_strerror(ret));
 	return ret;
 }
 
-static int child_open_view(const char *name, struct membridge_segment **seg,
-			   struct membridge_view **view)
+/* In the parent: a fresh segment, named into `name`, holding a ring of cap
+ * bytes. Out-parameters keep the handles in memory, where valgrind still sees
+ * them from a forked child that exits (a returned pointer may live in a register). */
+static void ring_create(char name[MBT_NAME_SIZE], size_t cap, struct membridge_segment **seg,
+			struct membridge_spsc **q)
 {
-	int ret = membridge_segment_open(name, 0, seg);
+	mbt_name(name);
+	mbt_assert_ok(membridge_segment_create(name, cap + MEMBRIDGE_SPSC_HEADER, 0, 0, seg));
+	mbt_assert_ok(membridge_spsc_open(*seg, q));
+}
 
-	if (ret == 0) {
-		ret = membridge_view_open(*seg, view);
-		if (ret < 0)
-			membridge_segment_close(*seg);
-	}
-	if (ret < 0)
-		fprintf(stderr, "child %ld: cannot open view %s: %s\n", (long)getpid(), name,
-			membridge_strerror(ret));
-	return ret;
+/* Close what ring_create() opened and remove its segment. */
+static void ring_destroy(const char *name, struct membridge_segment *seg,
+			 struct membridge_spsc *q)
+{
+	membridge_spsc_close(q);
+	membridge_segment_close(seg);
+	mbt_assert_ok(membridge_segment_remove(name));
+}
+
+/* Fork fn(arg) with the write end of a new pipe in *child_fd (set before the
+ * fork); the parent keeps only the read end, returned in *parent_fd. */
+static pid_t fork_piped(int (*fn)(void *arg), void *arg, int *child_fd, int *parent_fd)
+{
+	int fds[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	*child_fd = fds[1];
+	pid = mbt_fork(fn, arg);
+	close(fds[1]);
+	*parent_fd = fds[0];
+	return pid;
 }
 
 /* ------------------------------------------------------------ the stream */
 
 #define STREAM_CAP (64 * 1024)
-#define STREAM_TIMEOUT (5000 * MS)
+#define STREAM_TIMEOUT (5000 * MBT_MS)
 #define STREAM_BATCH 8
 
 struct stream {
@@ -250,7 +245,7 @@ static int producer_main(void *arg)
 	int ret = 0;
 
 	alarm(CHILD_ALARM_S);
-	if (child_open_ring(st->name, &seg, &q) < 0)
+	if (child_open(st->name, &seg, &q, NULL) < 0)
 		return 10;
 	scratch = malloc((size_t)STREAM_BATCH * STREAM_CAP);
 	if (!scratch)
@@ -364,7 +359,7 @@ static int consumer_main(void *arg)
 	int ret = 0;
 
 	alarm(CHILD_ALARM_S);
-	if (child_open_ring(st->name, &seg, &q) < 0)
+	if (child_open(st->name, &seg, &q, NULL) < 0)
 		return 20;
 	buf = malloc(STREAM_CAP);
 	c.buf = malloc(STREAM_CAP);
@@ -405,7 +400,7 @@ static int consumer_main(void *arg)
 			membridge_strerror(ret));
 	/* Nothing more than the stream: no duplicates after the last one. */
 	if (ret == 0) {
-		ret = membridge_spsc_pop(q, buf, STREAM_CAP, &len, 50 * MS);
+		ret = membridge_spsc_pop(q, buf, STREAM_CAP, &len, 50 * MBT_MS);
 		if (ret == -ETIMEDOUT) {
 			ret = 0;
 		} else {
@@ -445,16 +440,13 @@ START_TEST(test_stream)
 	pattern_init();
 	for (i = 0; i < st.count; i++)
 		total += FH + msg_len(i);
-	mbt_name(st.name);
-	mbt_assert_ok(membridge_segment_create(st.name, STREAM_CAP + MEMBRIDGE_SPSC_HEADER, 0, 0,
-					       &seg));
-	mbt_assert_ok(membridge_spsc_open(seg, &q));
-	t0 = now_ns();
+	ring_create(st.name, STREAM_CAP, &seg, &q);
+	t0 = mbt_now_ns();
 	cons = mbt_fork(consumer_main, &st);
 	prod = mbt_fork(producer_main, &st);
 	prod_status = mbt_wait(prod);
 	cons_status = mbt_wait(cons);
-	dt = now_ns() - t0;
+	dt = mbt_now_ns() - t0;
 	printf("stream: %llu messages, %llu bytes in %.2f s; producer exit %d, consumer exit %d\n",
 	       (unsigned long long)st.count, (unsigned long long)total, (double)dt / 1e9,
 	       prod_status, cons_status);
@@ -468,9 +460,7 @@ START_TEST(test_stream)
 	ck_assert_uint_eq(tail, total);
 	mbt_assert_ok(membridge_spsc_used(q, &used));
 	ck_assert_uint_eq(used, 0);
-	membridge_spsc_close(q);
-	membridge_segment_close(seg);
-	mbt_assert_ok(membridge_segment_remove(st.name));
+	ring_destroy(st.name, seg, q);
 }
 END_TEST
 
@@ -479,7 +469,7 @@ END_TEST
 #define WAKE_ROUNDS 10
 /* Idle times that are no multiple of the library's 10 ms re-check slice,
  * so that a waiter woken only by its own re-check shows ms of latency. */
-#define WAKE_IDLE(r) (23 * MS + (r) * 1300 * 1000)
+#define WAKE_IDLE(r) (23 * MBT_MS + (r) * 1300 * 1000)
 
 struct waker {
 	char name[MBT_NAME_SIZE];
@@ -497,12 +487,12 @@ static int wake_consumer_main(void *arg)
 	int r, ret;
 
 	alarm(CHILD_ALARM_S);
-	if (child_open_ring(w->name, &seg, &q) < 0)
+	if (child_open(w->name, &seg, &q, NULL) < 0)
 		return 30;
 	for (r = 0; r < WAKE_ROUNDS; r++) {
 		ret = membridge_spsc_pop(q, &t0, sizeof(t0), &len,
-					 r % 2 ? MEMBRIDGE_WAIT_FOREVER : 10000 * MS);
-		lat = now_ns() - t0;
+					 r % 2 ? MEMBRIDGE_WAIT_FOREVER : 10000 * MBT_MS);
+		lat = mbt_now_ns() - t0;
 		if (ret < 0 || len != sizeof(t0)) {
 			fprintf(stderr, "wake consumer: pop: %s\n", membridge_strerror(ret));
 			return 31;
@@ -526,7 +516,7 @@ static int wake_producer_main(void *arg)
 	int r, ret, n = 0;
 
 	alarm(CHILD_ALARM_S);
-	if (child_open_ring(w->name, &seg, &q) < 0)
+	if (child_open(w->name, &seg, &q, NULL) < 0)
 		return 40;
 	while ((ret = membridge_spsc_push(q, msg, sizeof(msg), MEMBRIDGE_NO_WAIT)) == 0)
 		n++;
@@ -536,8 +526,8 @@ static int wake_producer_main(void *arg)
 		return 42;
 	for (r = 0; r < WAKE_ROUNDS; r++) {
 		ret = membridge_spsc_push(q, msg, sizeof(msg),
-					  r % 2 ? MEMBRIDGE_WAIT_FOREVER : 10000 * MS);
-		t1 = now_ns();
+					  r % 2 ? MEMBRIDGE_WAIT_FOREVER : 10000 * MBT_MS);
+		t1 = mbt_now_ns();
 		if (ret < 0) {
 			fprintf(stderr, "wake producer: push: %s\n", membridge_strerror(ret));
 			return 43;
@@ -567,11 +557,11 @@ static void assert_latencies(const char *what, int64_t *lat, int n)
 	       (long long)lat[n - 1] / 1000);
 	for (i = 0; i < n; i++)
 		ck_assert_int_ge(lat[i], 0);
-	ck_assert_msg(lat[n - 1] < 50 * MS, "%s: slowest wake-up took %lld us", what,
+	ck_assert_msg(lat[n - 1] < 50 * MBT_MS, "%s: slowest wake-up took %lld us", what,
 		      (long long)lat[n - 1] / 1000);
 	/* A waiter that only noticed on its own 10 ms re-check would show a
 	 * median of several ms; a real wake-up is far below that. */
-	ck_assert_msg(lat[n / 2] < 3 * MS, "%s: median wake-up took %lld us", what,
+	ck_assert_msg(lat[n / 2] < 3 * MBT_MS, "%s: median wake-up took %lld us", what,
 		      (long long)lat[n / 2] / 1000);
 }
 
@@ -581,29 +571,22 @@ START_TEST(test_wake_consumer)
 	struct membridge_spsc *q;
 	int64_t lat[WAKE_ROUNDS], t0;
 	struct waker w;
-	int fds[2], r;
+	int fd, r;
 	pid_t pid;
 
-	mbt_name(w.name);
-	mbt_assert_ok(membridge_segment_create(w.name, 4096 + MEMBRIDGE_SPSC_HEADER, 0, 0, &seg));
-	mbt_assert_ok(membridge_spsc_open(seg, &q));
-	ck_assert_int_eq(pipe(fds), 0);
-	w.fd = fds[1];
-	pid = mbt_fork(wake_consumer_main, &w);
-	close(fds[1]);
+	ring_create(w.name, 4096, &seg, &q);
+	pid = fork_piped(wake_consumer_main, &w, &w.fd, &fd);
 	for (r = 0; r < WAKE_ROUNDS; r++) {
-		sleep_ns(WAKE_IDLE(r)); /* the consumer is asleep by now */
-		t0 = now_ns();
+		mbt_sleep_ns(WAKE_IDLE(r)); /* the consumer is asleep by now */
+		t0 = mbt_now_ns();
 		mbt_assert_ok(membridge_spsc_push(q, &t0, sizeof(t0), MEMBRIDGE_NO_WAIT));
-		ck_assert_msg(read_all(fds[0], &lat[r], sizeof(lat[r])),
+		ck_assert_msg(read_all(fd, &lat[r], sizeof(lat[r])),
 			      "consumer died in round %d", r);
 	}
-	close(fds[0]);
+	close(fd);
 	ck_assert_int_eq(mbt_wait(pid), 0);
 	assert_latencies("consumer", lat, WAKE_ROUNDS);
-	membridge_spsc_close(q);
-	membridge_segment_close(seg);
-	mbt_assert_ok(membridge_segment_remove(w.name));
+	ring_destroy(w.name, seg, q);
 }
 END_TEST
 
@@ -615,38 +598,31 @@ START_TEST(test_wake_producer)
 	struct waker w;
 	char buf[16];
 	size_t len;
-	int fds[2], r, n;
+	int fd, r, n;
 	pid_t pid;
 
-	mbt_name(w.name);
 	/* 64 bytes: four 12-byte messages fill it exactly. */
-	mbt_assert_ok(membridge_segment_create(w.name, 64 + MEMBRIDGE_SPSC_HEADER, 0, 0, &seg));
-	mbt_assert_ok(membridge_spsc_open(seg, &q));
-	ck_assert_int_eq(pipe(fds), 0);
-	w.fd = fds[1];
-	pid = mbt_fork(wake_producer_main, &w);
-	close(fds[1]);
-	ck_assert(read_all(fds[0], &n, sizeof(n)));
+	ring_create(w.name, 64, &seg, &q);
+	pid = fork_piped(wake_producer_main, &w, &w.fd, &fd);
+	ck_assert(read_all(fd, &n, sizeof(n)));
 	ck_assert_int_eq(n, 4);
 	for (r = 0; r < WAKE_ROUNDS; r++) {
-		sleep_ns(WAKE_IDLE(r)); /* the producer is asleep by now */
+		mbt_sleep_ns(WAKE_IDLE(r)); /* the producer is asleep by now */
 		ck_assert_int_eq(membridge_spsc_is_full(q), 1);
-		t0 = now_ns();
+		t0 = mbt_now_ns();
 		mbt_assert_ok(membridge_spsc_pop(q, buf, sizeof(buf), &len, MEMBRIDGE_NO_WAIT));
 		ck_assert_uint_eq(len, 12);
 		ck_assert_mem_eq(buf, "twelve bytes", 12);
-		ck_assert_msg(read_all(fds[0], &t1, sizeof(t1)), "producer died in round %d", r);
+		ck_assert_msg(read_all(fd, &t1, sizeof(t1)), "producer died in round %d", r);
 		lat[r] = t1 - t0;
 	}
-	close(fds[0]);
+	close(fd);
 	ck_assert_int_eq(mbt_wait(pid), 0);
 	for (r = 0; r < 4; r++)
 		mbt_assert_ok(membridge_spsc_pop(q, buf, sizeof(buf), &len, MEMBRIDGE_NO_WAIT));
 	ck_assert_int_eq(membridge_spsc_is_empty(q), 1);
 	assert_latencies("producer", lat, WAKE_ROUNDS);
-	membridge_spsc_close(q);
-	membridge_segment_close(seg);
-	mbt_assert_ok(membridge_segment_remove(w.name));
+	ring_destroy(w.name, seg, q);
 }
 END_TEST
 
@@ -654,7 +630,7 @@ END_TEST
 
 #define VIEW_WORDS 512 /* a 4 KiB record */
 #define VIEW_READERS 3
-#define VIEW_WRITE_NS (400 * MS)
+#define VIEW_WRITE_NS (400 * MBT_MS)
 #define VIEW_STOP UINT64_MAX
 
 struct viewer {
@@ -674,20 +650,20 @@ static int view_writer_main(void *arg)
 	struct membridge_segment *seg;
 	struct membridge_view *view;
 	uint64_t rec[VIEW_WORDS], gen = 0;
-	int64_t end = now_ns() + VIEW_WRITE_NS;
+	int64_t end = mbt_now_ns() + VIEW_WRITE_NS;
 	int ret = 0, i;
 
 	alarm(CHILD_ALARM_S);
-	if (child_open_view(v->name, &seg, &view) < 0)
+	if (child_open(v->name, &seg, NULL, &view) < 0)
 		return 50;
 	while (ret == 0) {
-		gen = now_ns() < end ? gen + 1 : VIEW_STOP;
+		gen = mbt_now_ns() < end ? gen + 1 : VIEW_STOP;
 		for (i = 0; i < VIEW_WORDS; i++)
 			rec[i] = gen;
 		if (!v->explicit_lock) {
 			ret = membridge_view_write_bytes(view, 0, rec, sizeof(rec));
 		} else {
-			ret = membridge_view_lock_write(view, 5000 * MS);
+			ret = membridge_view_lock_write(view, 5000 * MBT_MS);
 			if (ret == 0 && !membridge_view_is_write_locked(view))
 				ret = -EPROTO;
 			/* Eight separate writes of 512 bytes, back to front. */
@@ -717,11 +693,11 @@ static int view_reader_main(void *arg)
 	struct membridge_segment *seg;
 	struct membridge_view *view;
 	uint64_t rec[VIEW_WORDS], last = 0;
-	int64_t deadline = now_ns() + 60000 * MS;
+	int64_t deadline = mbt_now_ns() + 60000 * MBT_MS;
 	int ret = 0, i;
 
 	alarm(CHILD_ALARM_S);
-	if (child_open_view(v->name, &seg, &view) < 0)
+	if (child_open(v->name, &seg, NULL, &view) < 0)
 		return 60;
 	/* Tell the parent this reader is ready. */
 	if (!write_all(v->fd, &stats, sizeof(stats)))
@@ -730,7 +706,7 @@ static int view_reader_main(void *arg)
 		if (!v->explicit_lock) {
 			ret = membridge_view_read_bytes(view, 0, rec, sizeof(rec));
 		} else {
-			ret = membridge_view_lock_read(view, 5000 * MS);
+			ret = membridge_view_lock_read(view, 5000 * MBT_MS);
 			if (ret == 0 && (membridge_view_reader_count(view) < 1 ||
 					 membridge_view_is_write_locked(view)))
 				ret = -EPROTO;
@@ -768,7 +744,7 @@ static int view_reader_main(void *arg)
 		last = rec[0];
 		if (last == VIEW_STOP)
 			break;
-		if (now_ns() > deadline) {
+		if (mbt_now_ns() > deadline) {
 			fprintf(stderr, "view reader: no end of the writes seen\n");
 			return 65;
 		}
@@ -910,34 +886,32 @@ START_TEST(test_eintr_alarm)
 	int64_t t0;
 	int i;
 
-	mbt_name(name);
+	ring_create(name, 64, &seg, &q);
 	mbt_name(vname);
-	mbt_assert_ok(membridge_segment_create(name, 64 + MEMBRIDGE_SPSC_HEADER, 0, 0, &seg));
-	mbt_assert_ok(membridge_spsc_open(seg, &q));
 	mbt_assert_ok(membridge_segment_create(vname, 64, 0, 0, &vseg));
 	mbt_assert_ok(membridge_view_open(vseg, &v1));
 	mbt_assert_ok(membridge_view_open(vseg, &v2));
 	catch_signal(SIGALRM, &old);
-	interval_timer(30 * MS);
-	t0 = now_ns();
+	interval_timer(30 * MBT_MS);
+	t0 = mbt_now_ns();
 	/* Empty ring: the consumer calls wait. */
-	mbt_assert_ret(membridge_spsc_pop(q, buf, sizeof(buf), &len, 10000 * MS), -EINTR);
+	mbt_assert_ret(membridge_spsc_pop(q, buf, sizeof(buf), &len, 10000 * MBT_MS), -EINTR);
 	mbt_assert_ret(membridge_spsc_pop(q, buf, sizeof(buf), &len, MEMBRIDGE_WAIT_FOREVER),
 		       -EINTR);
-	mbt_assert_ret(membridge_spsc_peek(q, &f, 10000 * MS), -EINTR);
-	mbt_assert_ret(membridge_spsc_pop_batch(q, 4, dummy_fn, NULL, &n, 10000 * MS), -EINTR);
+	mbt_assert_ret(membridge_spsc_peek(q, &f, 10000 * MBT_MS), -EINTR);
+	mbt_assert_ret(membridge_spsc_pop_batch(q, 4, dummy_fn, NULL, &n, 10000 * MBT_MS), -EINTR);
 	/* Full ring: the producer calls wait. */
 	for (i = 0; i < 4; i++)
 		mbt_assert_ok(membridge_spsc_push(q, "0123456789ab", 12, MEMBRIDGE_NO_WAIT));
-	mbt_assert_ret(membridge_spsc_push(q, "x", 1, 10000 * MS), -EINTR);
+	mbt_assert_ret(membridge_spsc_push(q, "x", 1, 10000 * MBT_MS), -EINTR);
 	mbt_assert_ret(membridge_spsc_pushv(q, &msg, 1, MEMBRIDGE_WAIT_FOREVER), -EINTR);
-	mbt_assert_ret(membridge_spsc_push_batch(q, &msg, 1, &n, 10000 * MS), -EINTR);
+	mbt_assert_ret(membridge_spsc_push_batch(q, &msg, 1, &n, 10000 * MBT_MS), -EINTR);
 	/* A view lock held by another view. */
 	mbt_assert_ok(membridge_view_lock_write(v1, MEMBRIDGE_NO_WAIT));
-	mbt_assert_ret(membridge_view_lock_write(v2, 10000 * MS), -EINTR);
+	mbt_assert_ret(membridge_view_lock_write(v2, 10000 * MBT_MS), -EINTR);
 	mbt_assert_ret(membridge_view_lock_read(v2, MEMBRIDGE_WAIT_FOREVER), -EINTR);
 	interval_timer(0);
-	ck_assert_int_lt(now_ns() - t0, 5000 * MS);
+	ck_assert_int_lt(mbt_now_ns() - t0, 5000 * MBT_MS);
 	ck_assert_int_ge(signals_seen, 9);
 	ck_assert_int_eq(sigaction(SIGALRM, &old, NULL), 0);
 	/* Nothing was lost or taken by the interrupted calls. */
@@ -951,9 +925,7 @@ START_TEST(test_eintr_alarm)
 	membridge_view_close(v2);
 	membridge_segment_close(vseg);
 	mbt_assert_ok(membridge_segment_remove(vname));
-	membridge_spsc_close(q);
-	membridge_segment_close(seg);
-	mbt_assert_ok(membridge_segment_remove(name));
+	ring_destroy(name, seg, q);
 }
 END_TEST
 
@@ -981,23 +953,23 @@ static int eintr_child_main(void *arg)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL) < 0)
 		return 70;
-	if (child_open_ring(c->name, &seg, &q) < 0)
+	if (child_open(c->name, &seg, &q, NULL) < 0)
 		return 71;
 	if (!write_all(c->fd, &ready, 1))
 		return 72;
-	t0 = now_ns();
-	ret = membridge_spsc_pop(q, buf, sizeof(buf), &len, 30000 * MS);
+	t0 = mbt_now_ns();
+	ret = membridge_spsc_pop(q, buf, sizeof(buf), &len, 30000 * MBT_MS);
 	if (ret != -EINTR || signals_seen == 0) {
 		fprintf(stderr, "eintr child: pop returned %d (%s) after %d signals\n", ret,
 			membridge_strerror(ret), (int)signals_seen);
 		return 73;
 	}
-	if (now_ns() - t0 > 10000 * MS)
+	if (mbt_now_ns() - t0 > 10000 * MBT_MS)
 		return 74;
 	if (!write_all(c->fd, &intr, 1))
 		return 75;
 	do
-		ret = membridge_spsc_pop(q, buf, sizeof(buf), &len, 30000 * MS);
+		ret = membridge_spsc_pop(q, buf, sizeof(buf), &len, 30000 * MBT_MS);
 	while (ret == -EINTR);
 	if (ret != 0 || len != 4 || memcmp(buf, "ping", 4)) {
 		fprintf(stderr, "eintr child: retried pop returned %d\n", ret);
@@ -1015,36 +987,29 @@ START_TEST(test_eintr_other_process)
 	struct sig_child c;
 	struct pollfd pfd;
 	char byte = 0;
-	int fds[2], tries, status;
+	int fd, tries, status;
 	pid_t pid;
 
-	mbt_name(c.name);
-	mbt_assert_ok(membridge_segment_create(c.name, 64 + MEMBRIDGE_SPSC_HEADER, 0, 0, &seg));
-	mbt_assert_ok(membridge_spsc_open(seg, &q));
-	ck_assert_int_eq(pipe(fds), 0);
-	c.fd = fds[1];
-	pid = mbt_fork(eintr_child_main, &c);
-	close(fds[1]);
-	ck_assert(read_all(fds[0], &byte, 1));
+	ring_create(c.name, 64, &seg, &q);
+	pid = fork_piped(eintr_child_main, &c, &c.fd, &fd);
+	ck_assert(read_all(fd, &byte, 1));
 	ck_assert_int_eq(byte, 'R');
 	/* Signal until the child says its pop was interrupted. */
-	pfd.fd = fds[0];
+	pfd.fd = fd;
 	pfd.events = POLLIN;
 	for (tries = 0; tries < 250; tries++) {
 		ck_assert_int_eq(kill(pid, SIGUSR1), 0);
 		if (poll(&pfd, 1, 20) == 1)
 			break;
 	}
-	ck_assert(read_all(fds[0], &byte, 1));
+	ck_assert(read_all(fd, &byte, 1));
 	ck_assert_int_eq(byte, 'I');
 	mbt_assert_ok(membridge_spsc_push(q, "ping", 4, MEMBRIDGE_NO_WAIT));
 	status = mbt_wait(pid);
-	close(fds[0]);
+	close(fd);
 	ck_assert_msg(status == 0, "child exit status %d after %d signals", status, tries + 1);
 	ck_assert_int_eq(membridge_spsc_is_empty(q), 1);
-	membridge_spsc_close(q);
-	membridge_segment_close(seg);
-	mbt_assert_ok(membridge_segment_remove(c.name));
+	ring_destroy(c.name, seg, q);
 }
 END_TEST
 

@@ -13,32 +13,14 @@
 #include <sys/mman.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
 
-#define MS INT64_C(1000000)
 /* A waiter must be running again this soon after the holder lets go. */
-#define WAKE_MAX_NS (50 * MS)
+#define WAKE_MAX_NS (50 * MBT_MS)
 /* "Promptly": far below the 2 s timeouts the waiting calls are given. */
-#define PROMPT_NS (300 * MS)
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void sleep_ns(int64_t ns)
-{
-	struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
+#define PROMPT_NS (300 * MBT_MS)
 
 /* ------------------------------------------------------------- fixture */
 
@@ -131,7 +113,7 @@ struct peer {
 
 static int anon_lock(_Atomic int32_t *w, enum peer_lock lock)
 {
-	int64_t deadline = now_ns() + 2000 * MS;
+	int64_t deadline = mbt_now_ns() + 2000 * MBT_MS;
 	int32_t v;
 
 	for (;;) {
@@ -139,9 +121,9 @@ static int anon_lock(_Atomic int32_t *w, enum peer_lock lock)
 		if (v >= 0 && atomic_compare_exchange_strong(w, &v,
 							     lock == PEER_ANON_WRITE ? -1 : v + 1))
 			return 0;
-		if (now_ns() > deadline)
+		if (mbt_now_ns() > deadline)
 			return -ETIMEDOUT;
-		sleep_ns(MS / 10);
+		mbt_sleep_ns(MBT_MS / 10);
 	}
 }
 
@@ -163,10 +145,10 @@ static int peer_main(void *arg)
 	w = membridge_segment_data(seg);
 	switch (p->lock) {
 	case PEER_READ:
-		ret = membridge_view_lock_read(view, 2000 * MS);
+		ret = membridge_view_lock_read(view, 2000 * MBT_MS);
 		break;
 	case PEER_WRITE:
-		ret = membridge_view_lock_write(view, 2000 * MS);
+		ret = membridge_view_lock_write(view, 2000 * MBT_MS);
 		break;
 	default:
 		ret = anon_lock(w, p->lock);
@@ -177,7 +159,7 @@ static int peer_main(void *arg)
 	if (write(p->ready[1], "r", 1) != 1)
 		return 12;
 	if (p->hold_ns > 0) {
-		sleep_ns(p->hold_ns);
+		mbt_sleep_ns(p->hold_ns);
 		if (p->die)
 			cmd = 'd';
 	} else if (read(p->go[0], &cmd, 1) != 1) {
@@ -185,7 +167,7 @@ static int peer_main(void *arg)
 	}
 	if (cmd == 'd')
 		return 0; /* the view is never closed: the lock stays taken */
-	atomic_store(p->released_at, now_ns());
+	atomic_store(p->released_at, mbt_now_ns());
 	switch (p->lock) {
 	case PEER_READ:
 	case PEER_WRITE:
@@ -287,43 +269,6 @@ static size_t encoded(const struct membridge_value *v, size_t count, unsigned ch
 	return n;
 }
 
-static void assert_same_value(const struct membridge_value *got,
-			      const struct membridge_value *want)
-{
-	ck_assert_int_eq(got->type, want->type);
-	switch (want->type) {
-	case MEMBRIDGE_BOOL:
-		ck_assert(got->as.b == want->as.b);
-		break;
-	case MEMBRIDGE_U8:
-		ck_assert_uint_eq(got->as.u8, want->as.u8);
-		break;
-	case MEMBRIDGE_I32:
-		ck_assert_int_eq(got->as.i32, want->as.i32);
-		break;
-	case MEMBRIDGE_U32:
-		ck_assert_uint_eq(got->as.u32, want->as.u32);
-		break;
-	case MEMBRIDGE_F32:
-		ck_assert_mem_eq(&got->as.f32, &want->as.f32, sizeof(float));
-		break;
-	case MEMBRIDGE_I64:
-		ck_assert_int_eq(got->as.i64, want->as.i64);
-		break;
-	case MEMBRIDGE_U64:
-		ck_assert_uint_eq(got->as.u64, want->as.u64);
-		break;
-	case MEMBRIDGE_F64:
-		ck_assert_mem_eq(&got->as.f64, &want->as.f64, sizeof(double));
-		break;
-	default:
-		ck_assert_uint_eq(got->as.buf.len, want->as.buf.len);
-		if (want->as.buf.len)
-			ck_assert_mem_eq(got->as.buf.ptr, want->as.buf.ptr, want->as.buf.len);
-		break;
-	}
-}
-
 /* ----------------------------------------------------------- open, size */
 
 START_TEST(open_sizes)
@@ -414,7 +359,7 @@ START_TEST(typed_explicit_offsets)
 		memset(&got, 0, sizeof(got));
 		mbt_assert_ok(membridge_view_read(f.view, off, samples[i].type, &got, strbuf,
 						  sizeof(strbuf)));
-		assert_same_value(&got, &samples[i]);
+		mbt_assert_value_eq(&got, &samples[i], "sample");
 		if (samples[i].type == MEMBRIDGE_STR)
 			ck_assert_ptr_eq(got.as.buf.ptr, strbuf);
 		ck_assert_uint_eq(membridge_view_tell(f.view), 0);
@@ -424,7 +369,7 @@ START_TEST(typed_explicit_offsets)
 	for (i = 0; i < N_SAMPLES; i++) {
 		mbt_assert_ok(membridge_view_read(f.view, 3 + i * 17, samples[i].type, &got,
 						  strbuf, sizeof(strbuf)));
-		assert_same_value(&got, &samples[i]);
+		mbt_assert_value_eq(&got, &samples[i], "sample");
 	}
 	fx_close(&f);
 }
@@ -461,7 +406,7 @@ START_TEST(typed_cursor)
 		memset(&got, 0, sizeof(got));
 		mbt_assert_ok(membridge_view_read(f.view, MEMBRIDGE_CURSOR, samples[i].type, &got,
 						  strbuf, sizeof(strbuf)));
-		assert_same_value(&got, &samples[i]);
+		mbt_assert_value_eq(&got, &samples[i], "sample");
 		pos += n;
 		ck_assert_uint_eq(membridge_view_tell(f.view), pos);
 	}
@@ -507,15 +452,15 @@ START_TEST(write_mixed)
 	mbt_assert_ok(membridge_view_seek(f.view, 0));
 	mbt_assert_ok(membridge_view_read(f.view, MEMBRIDGE_CURSOR, MEMBRIDGE_STR, &got, strbuf,
 					  sizeof(strbuf)));
-	assert_same_value(&got, &list[0]);
+	mbt_assert_value_eq(&got, &list[0], "str");
 	mbt_assert_ok(membridge_view_read(f.view, MEMBRIDGE_CURSOR, MEMBRIDGE_F64, &got, NULL, 0));
-	assert_same_value(&got, &list[1]);
+	mbt_assert_value_eq(&got, &list[1], "f64");
 	mbt_assert_ok(membridge_view_read(f.view, MEMBRIDGE_CURSOR, MEMBRIDGE_BOOL, &got, NULL, 0));
-	assert_same_value(&got, &list[2]);
+	mbt_assert_value_eq(&got, &list[2], "bool");
 	mbt_assert_ok(membridge_view_read_bytes(f.view, MEMBRIDGE_CURSOR, strbuf, 3));
 	ck_assert_mem_eq(strbuf, "\x01\x02\x03", 3);
 	mbt_assert_ok(membridge_view_read(f.view, MEMBRIDGE_CURSOR, MEMBRIDGE_U32, &got, NULL, 0));
-	assert_same_value(&got, &list[4]);
+	mbt_assert_value_eq(&got, &list[4], "u32");
 	ck_assert_uint_eq(membridge_view_tell(f.view), n);
 
 	/* An empty list is a no-op. */
@@ -851,7 +796,7 @@ START_TEST(lock_held_twice)
 	ck_assert_int_eq(word(&f), 1);
 	mbt_assert_ret(membridge_view_lock_read(f.view, MEMBRIDGE_NO_WAIT), -EDEADLK);
 	mbt_assert_ret(membridge_view_lock_write(f.view, MEMBRIDGE_NO_WAIT), -EDEADLK);
-	mbt_assert_ret(membridge_view_lock_read(f.view, 20 * MS), -EDEADLK);
+	mbt_assert_ret(membridge_view_lock_read(f.view, 20 * MBT_MS), -EDEADLK);
 	ck_assert_int_eq(word(&f), 1);
 	mbt_assert_ok(membridge_view_unlock(f.view));
 	ck_assert_int_eq(word(&f), 0);
@@ -931,7 +876,7 @@ START_TEST(lock_write_section)
 	membridge_view_set_timeout(other, MEMBRIDGE_NO_WAIT);
 	mbt_assert_ret(membridge_view_read(other, 0, MEMBRIDGE_I64, &got, NULL, 0), -EAGAIN);
 	/* Another view of this same process is still another holder. */
-	mbt_assert_ret(membridge_view_lock_write(other, 20 * MS), -ETIMEDOUT);
+	mbt_assert_ret(membridge_view_lock_write(other, 20 * MBT_MS), -ETIMEDOUT);
 	mbt_assert_ok(membridge_view_unlock(f.view));
 	ck_assert_int_eq(word(&f), 0);
 	mbt_assert_ok(membridge_view_read(other, 32, MEMBRIDGE_I64, &got, NULL, 0));
@@ -957,14 +902,14 @@ START_TEST(lock_word_and_counts)
 	ck_assert_int_eq(word(&f), 1);
 	ck_assert_int_eq(membridge_view_reader_count(a), 1);
 	mbt_assert_ok(membridge_view_lock_read(a, MEMBRIDGE_NO_WAIT));
-	mbt_assert_ok(membridge_view_lock_read(b, 10 * MS));
+	mbt_assert_ok(membridge_view_lock_read(b, 10 * MBT_MS));
 	ck_assert_int_eq(word(&f), 3);
 	ck_assert_int_eq(membridge_view_reader_count(c), 3);
 	ck_assert_int_eq(membridge_view_reader_count(f.view), 3);
 	ck_assert(!membridge_view_is_write_locked(c));
 	/* Readers keep writers out. */
 	mbt_assert_ret(membridge_view_lock_write(c, MEMBRIDGE_NO_WAIT), -EAGAIN);
-	mbt_assert_ret(membridge_view_lock_write(c, 20 * MS), -ETIMEDOUT);
+	mbt_assert_ret(membridge_view_lock_write(c, 20 * MBT_MS), -ETIMEDOUT);
 	ck_assert_int_eq(word(&f), 3);
 	mbt_assert_ok(membridge_view_unlock(a));
 	ck_assert_int_eq(membridge_view_reader_count(c), 2);
@@ -980,7 +925,7 @@ START_TEST(lock_word_and_counts)
 	/* A writer keeps everybody out. */
 	mbt_assert_ret(membridge_view_lock_read(a, MEMBRIDGE_NO_WAIT), -EAGAIN);
 	mbt_assert_ret(membridge_view_lock_write(a, MEMBRIDGE_NO_WAIT), -EAGAIN);
-	mbt_assert_ret(membridge_view_lock_read(a, 20 * MS), -ETIMEDOUT);
+	mbt_assert_ret(membridge_view_lock_read(a, 20 * MBT_MS), -ETIMEDOUT);
 	mbt_assert_ok(membridge_view_unlock(c));
 	ck_assert(!membridge_view_is_write_locked(a));
 	ck_assert_int_eq(word(&f), 0);
@@ -1068,7 +1013,7 @@ START_TEST(peer_lock_seen_here)
 	ck_assert(membridge_view_is_write_locked(f.view));
 	ck_assert_int_eq(membridge_view_reader_count(f.view), 0);
 	mbt_assert_ret(membridge_view_lock_read(f.view, MEMBRIDGE_NO_WAIT), -EAGAIN);
-	mbt_assert_ret(membridge_view_lock_write(f.view, 20 * MS), -ETIMEDOUT);
+	mbt_assert_ret(membridge_view_lock_write(f.view, 20 * MBT_MS), -ETIMEDOUT);
 	/* A live writer: not ours to break. */
 	mbt_assert_ret(membridge_view_break_lock(f.view, 0), -EBUSY);
 	ck_assert_int_eq(word(&f), -p.pid);
@@ -1096,14 +1041,14 @@ START_TEST(anonymous_writer)
 	ck_assert(membridge_view_is_write_locked(f.view));
 	ck_assert_int_eq(membridge_view_reader_count(f.view), 0);
 
-	t = now_ns();
-	mbt_assert_ret(membridge_view_lock_write(f.view, 20 * MS), -ETIMEDOUT);
-	t = now_ns() - t;
-	ck_assert_msg(t >= 20 * MS && t < 1000 * MS, "waited %lld ns", (long long)t);
-	t = now_ns();
-	mbt_assert_ret(membridge_view_lock_read(f.view, 20 * MS), -ETIMEDOUT);
-	t = now_ns() - t;
-	ck_assert_msg(t >= 20 * MS && t < 1000 * MS, "waited %lld ns", (long long)t);
+	t = mbt_now_ns();
+	mbt_assert_ret(membridge_view_lock_write(f.view, 20 * MBT_MS), -ETIMEDOUT);
+	t = mbt_now_ns() - t;
+	ck_assert_msg(t >= 20 * MBT_MS && t < 1000 * MBT_MS, "waited %lld ns", (long long)t);
+	t = mbt_now_ns();
+	mbt_assert_ret(membridge_view_lock_read(f.view, 20 * MBT_MS), -ETIMEDOUT);
+	t = mbt_now_ns() - t;
+	ck_assert_msg(t >= 20 * MBT_MS && t < 1000 * MBT_MS, "waited %lld ns", (long long)t);
 	mbt_assert_ret(membridge_view_lock_write(f.view, MEMBRIDGE_NO_WAIT), -EAGAIN);
 	mbt_assert_ret(membridge_view_lock_read(f.view, MEMBRIDGE_NO_WAIT), -EAGAIN);
 	ck_assert_int_eq(word(&f), -1);
@@ -1117,12 +1062,13 @@ START_TEST(anonymous_writer)
 	mbt_assert_ret(membridge_view_zero(f.view), -EAGAIN);
 	ck_assert_uint_eq(f.raw[4], 0);
 	ck_assert_uint_eq(membridge_view_tell(f.view), 0);
-	membridge_view_set_timeout(f.view, 30 * MS);
-	t = now_ns();
+	membridge_view_set_timeout(f.view, 30 * MBT_MS);
+	t = mbt_now_ns();
 	mbt_assert_ret(membridge_view_write(f.view, MEMBRIDGE_CURSOR, &v, 1), -ETIMEDOUT);
 	mbt_assert_ret(membridge_view_read(f.view, 0, MEMBRIDGE_U8, &got, NULL, 0), -ETIMEDOUT);
-	t = now_ns() - t;
-	ck_assert_msg(t >= 60 * MS && t < 2000 * MS, "two waits took %lld ns", (long long)t);
+	t = mbt_now_ns() - t;
+	ck_assert_msg(t >= 60 * MBT_MS && t < 2000 * MBT_MS, "two waits took %lld ns",
+		      (long long)t);
 	ck_assert_uint_eq(membridge_view_tell(f.view), 0);
 	ck_assert_uint_eq(f.raw[4], 0);
 
@@ -1144,7 +1090,7 @@ START_TEST(anonymous_writer)
 	set_word(&f, INT32_MIN);
 	ck_assert(membridge_view_is_write_locked(f.view));
 	mbt_assert_ret(membridge_view_lock_read(f.view, MEMBRIDGE_NO_WAIT), -EAGAIN);
-	mbt_assert_ret(membridge_view_lock_write(f.view, 10 * MS), -ETIMEDOUT);
+	mbt_assert_ret(membridge_view_lock_write(f.view, 10 * MBT_MS), -ETIMEDOUT);
 	ck_assert_int_ne(membridge_view_break_lock(f.view, 0), 0);
 	ck_assert_int_eq(word(&f), INT32_MIN);
 	mbt_assert_ok(membridge_view_break_lock(f.view, MEMBRIDGE_BREAK_FORCE));
@@ -1194,40 +1140,38 @@ START_TEST(break_lock_cases)
 }
 END_TEST
 
+/* Take a write or read lock, then set the lock word to w behind its back:
+ * unlock must fail with -EBADMSG and leave the word as it is. */
+static void unlock_reset_lock(struct fx *f, bool write, int32_t w)
+{
+	if (write)
+		mbt_assert_ok(membridge_view_lock_write(f->view, MEMBRIDGE_NO_WAIT));
+	else
+		mbt_assert_ok(membridge_view_lock_read(f->view, MEMBRIDGE_NO_WAIT));
+	set_word(f, w);
+	mbt_assert_ret(membridge_view_unlock(f->view), -EBADMSG);
+	ck_assert_int_eq(word(f), w);
+}
+
 START_TEST(unlock_after_reset)
 {
 	struct fx f;
 
 	fx_open(&f, 64);
 	/* A read lock whose word was zeroed: the word stays 0, not -1. */
-	mbt_assert_ok(membridge_view_lock_read(f.view, MEMBRIDGE_NO_WAIT));
-	set_word(&f, 0);
-	mbt_assert_ret(membridge_view_unlock(f.view), -EBADMSG);
-	ck_assert_int_eq(word(&f), 0);
+	unlock_reset_lock(&f, false, 0);
 	mbt_assert_ret(membridge_view_unlock(f.view), -ENOLCK);
 
 	/* A read lock whose word now says "writer". */
-	mbt_assert_ok(membridge_view_lock_read(f.view, MEMBRIDGE_NO_WAIT));
-	set_word(&f, -1);
-	mbt_assert_ret(membridge_view_unlock(f.view), -EBADMSG);
-	ck_assert_int_eq(word(&f), -1);
+	unlock_reset_lock(&f, false, -1);
 	set_word(&f, 0);
 
 	/* A write lock reset to 0, taken by a -1 writer, or turned into readers. */
-	mbt_assert_ok(membridge_view_lock_write(f.view, MEMBRIDGE_NO_WAIT));
-	set_word(&f, 0);
-	mbt_assert_ret(membridge_view_unlock(f.view), -EBADMSG);
-	ck_assert_int_eq(word(&f), 0);
+	unlock_reset_lock(&f, true, 0);
 	mbt_assert_ret(membridge_view_unlock(f.view), -ENOLCK);
-	mbt_assert_ok(membridge_view_lock_write(f.view, MEMBRIDGE_NO_WAIT));
-	set_word(&f, -1);
-	mbt_assert_ret(membridge_view_unlock(f.view), -EBADMSG);
-	ck_assert_int_eq(word(&f), -1);
+	unlock_reset_lock(&f, true, -1);
 	set_word(&f, 0);
-	mbt_assert_ok(membridge_view_lock_write(f.view, MEMBRIDGE_NO_WAIT));
-	set_word(&f, 5);
-	mbt_assert_ret(membridge_view_unlock(f.view), -EBADMSG);
-	ck_assert_int_eq(word(&f), 5);
+	unlock_reset_lock(&f, true, 5);
 	set_word(&f, 0);
 
 	/* The view is usable again afterwards. */
@@ -1290,10 +1234,10 @@ static int child_locks_and_dies(void *arg)
 
 /* Each call must come back -EOWNERDEAD at once, whatever its timeout. */
 #define assert_owner_dead(call) do {						\
-	int64_t t0_ = now_ns();							\
+	int64_t t0_ = mbt_now_ns();							\
 	mbt_assert_ret(call, -EOWNERDEAD);					\
-	ck_assert_msg(now_ns() - t0_ < PROMPT_NS, "%s took %lld ns", #call,	\
-		      (long long)(now_ns() - t0_));				\
+	ck_assert_msg(mbt_now_ns() - t0_ < PROMPT_NS, "%s took %lld ns", #call,	\
+		      (long long)(mbt_now_ns() - t0_));				\
 } while (0)
 
 START_TEST(dead_writer)
@@ -1311,9 +1255,9 @@ START_TEST(dead_writer)
 	ck_assert_int_eq(word(&f), -pid);
 	ck_assert(membridge_view_is_write_locked(f.view));
 
-	membridge_view_set_timeout(f.view, 2000 * MS);
-	assert_owner_dead(membridge_view_lock_read(f.view, 2000 * MS));
-	assert_owner_dead(membridge_view_lock_write(f.view, 2000 * MS));
+	membridge_view_set_timeout(f.view, 2000 * MBT_MS);
+	assert_owner_dead(membridge_view_lock_read(f.view, 2000 * MBT_MS));
+	assert_owner_dead(membridge_view_lock_write(f.view, 2000 * MBT_MS));
 	assert_owner_dead(membridge_view_lock_write(f.view, MEMBRIDGE_WAIT_FOREVER));
 	assert_owner_dead(membridge_view_lock_read(f.view, MEMBRIDGE_NO_WAIT));
 	assert_owner_dead(membridge_view_write(f.view, 0, &v, 1));
@@ -1340,7 +1284,7 @@ START_TEST(dead_writer)
 	pid = mbt_fork(child_locks_and_dies, f.name);
 	ck_assert_int_eq(mbt_wait(pid), 0);
 	ck_assert_int_eq(word(&f), -pid);
-	assert_owner_dead(membridge_view_lock_read(other, 2000 * MS));
+	assert_owner_dead(membridge_view_lock_read(other, 2000 * MBT_MS));
 	mbt_assert_ok(membridge_view_break_lock(f.view, MEMBRIDGE_BREAK_FORCE));
 	ck_assert_int_eq(word(&f), 0);
 	mbt_assert_ok(membridge_view_lock_read(other, MEMBRIDGE_NO_WAIT));
@@ -1470,7 +1414,7 @@ START_TEST(live_writer_other_pid_namespace)
 		return;
 	}
 	seen = word(&f);
-	lock_ret = membridge_view_lock_write(f.view, 50 * MS);
+	lock_ret = membridge_view_lock_write(f.view, 50 * MBT_MS);
 	break_ret = membridge_view_break_lock(f.view, 0);
 	after = word(&f);
 	peer_send(&np.peer, 'u');
@@ -1509,13 +1453,13 @@ START_TEST(wake_on_unlock)
 	struct fx f;
 
 	fx_open(&f, 64);
-	p.hold_ns = 150 * MS;
+	p.hold_ns = 150 * MBT_MS;
 	peer_start(&p, f.name, wake_cases[_i].peer);
 	if (wake_cases[_i].write)
-		mbt_assert_ok(membridge_view_lock_write(f.view, 3000 * MS));
+		mbt_assert_ok(membridge_view_lock_write(f.view, 3000 * MBT_MS));
 	else
-		mbt_assert_ok(membridge_view_lock_read(f.view, 3000 * MS));
-	got = now_ns();
+		mbt_assert_ok(membridge_view_lock_read(f.view, 3000 * MBT_MS));
+	got = mbt_now_ns();
 	released = atomic_load(p.released_at);
 	ck_assert_msg(released > 0 && got >= released,
 		      "the lock was granted before the peer released it");
@@ -1541,19 +1485,19 @@ START_TEST(wait_forever_holder_dies)
 	fx_open(&f, 64);
 	/* Reap children automatically: a zombie would still count as alive. */
 	ck_assert_int_eq(sigaction(SIGCHLD, &ign, &saved), 0);
-	p.hold_ns = 100 * MS;
+	p.hold_ns = 100 * MBT_MS;
 	p.die = true;
 	peer_start(&p, f.name, PEER_WRITE);
 	ck_assert_int_eq(word(&f), -p.pid);
-	start = now_ns();
+	start = mbt_now_ns();
 	if (_i == 0)
 		ret = membridge_view_lock_write(f.view, MEMBRIDGE_WAIT_FOREVER);
 	else
 		ret = membridge_view_lock_read(f.view, MEMBRIDGE_WAIT_FOREVER);
 	sigaction(SIGCHLD, &saved, NULL);
 	mbt_assert_ret(ret, -EOWNERDEAD);
-	ck_assert_msg(now_ns() - start < 2000 * MS, "took %lld ns",
-		      (long long)(now_ns() - start));
+	ck_assert_msg(mbt_now_ns() - start < 2000 * MBT_MS, "took %lld ns",
+		      (long long)(mbt_now_ns() - start));
 	ck_assert_int_eq(word(&f), -p.pid);
 	peer_forget(&p);
 	mbt_assert_ok(membridge_view_break_lock(f.view, 0));
@@ -1572,14 +1516,14 @@ START_TEST(data_call_waits)
 	struct fx f;
 
 	fx_open(&f, 64);
-	p.hold_ns = 80 * MS;
+	p.hold_ns = 80 * MBT_MS;
 	peer_start(&p, f.name, PEER_WRITE);
 	mbt_assert_ok(membridge_view_write(f.view, 0, &v, 1));
-	done = now_ns();
+	done = mbt_now_ns();
 	released = atomic_load(p.released_at);
 	ck_assert_msg(released > 0 && done >= released, "wrote while the peer held the lock");
 	ck_assert_int_eq(peer_finish(&p), 0);
-	p.hold_ns = 80 * MS;
+	p.hold_ns = 80 * MBT_MS;
 	peer_start(&p, f.name, PEER_WRITE);
 	mbt_assert_ok(membridge_view_read(f.view, 0, MEMBRIDGE_U32, &got, NULL, 0));
 	ck_assert_uint_eq(got.as.u32, 0xfeed);
@@ -1614,14 +1558,14 @@ START_TEST(wait_interrupted)
 	ck_assert_int_eq(sigaction(SIGALRM, &sa, &saved), 0);
 	alarms = 0;
 	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
-	start = now_ns();
-	ret = membridge_view_lock_write(f.view, 2000 * MS);
+	start = mbt_now_ns();
+	ret = membridge_view_lock_write(f.view, 2000 * MBT_MS);
 	setitimer(ITIMER_REAL, &off, NULL);
 	sigaction(SIGALRM, &saved, NULL);
 	mbt_assert_ret(ret, -EINTR);
 	ck_assert_int_gt(alarms, 0);
-	ck_assert_msg(now_ns() - start < 1000 * MS, "took %lld ns",
-		      (long long)(now_ns() - start));
+	ck_assert_msg(mbt_now_ns() - start < 1000 * MBT_MS, "took %lld ns",
+		      (long long)(mbt_now_ns() - start));
 	ck_assert_int_eq(word(&f), -1);
 	set_word(&f, 0);
 	fx_close(&f);
@@ -1641,7 +1585,7 @@ static int child_increments(void *arg)
 	if (membridge_segment_open(arg, 0, &seg) < 0 || membridge_view_open(seg, &view) < 0)
 		return 10;
 	for (i = 0; i < INCREMENTS; i++) {
-		if (membridge_view_lock_write(view, 5000 * MS) < 0)
+		if (membridge_view_lock_write(view, 5000 * MBT_MS) < 0)
 			return 11;
 		if (membridge_view_read(view, 0, MEMBRIDGE_I64, &v, NULL, 0) < 0)
 			return 12;

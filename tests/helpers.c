@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
+/* The shared Check-suite helpers declared in helpers.h. */
 #include "config.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -20,6 +23,62 @@ char *mbt_name(char buf[MBT_NAME_SIZE])
 	snprintf(buf, MBT_NAME_SIZE, "/mbt-%ld-%ld-%u", (long)runner_pid, (long)getpid(),
 		 counter++);
 	return buf;
+}
+
+void mbt_assert_value_eq(const struct membridge_value *got, const struct membridge_value *want,
+			 const char *what)
+{
+	ck_assert_msg(got->type == want->type, "%s: type %d, expected %d", what, got->type,
+		      want->type);
+	switch (want->type) {
+	case MEMBRIDGE_BOOL:
+		ck_assert_msg(got->as.b == want->as.b, "%s: bool differs", what);
+		break;
+	case MEMBRIDGE_U8:
+		ck_assert_uint_eq(got->as.u8, want->as.u8);
+		break;
+	case MEMBRIDGE_I32:
+		ck_assert_int_eq(got->as.i32, want->as.i32);
+		break;
+	case MEMBRIDGE_U32:
+		ck_assert_uint_eq(got->as.u32, want->as.u32);
+		break;
+	case MEMBRIDGE_F32:
+		ck_assert_mem_eq(&got->as.f32, &want->as.f32, sizeof(float));
+		break;
+	case MEMBRIDGE_I64:
+		ck_assert_int_eq(got->as.i64, want->as.i64);
+		break;
+	case MEMBRIDGE_U64:
+		ck_assert_uint_eq(got->as.u64, want->as.u64);
+		break;
+	case MEMBRIDGE_F64:
+		ck_assert_mem_eq(&got->as.f64, &want->as.f64, sizeof(double));
+		break;
+	case MEMBRIDGE_STR:
+	case MEMBRIDGE_BYTES:
+	default:
+		ck_assert_uint_eq(got->as.buf.len, want->as.buf.len);
+		if (want->as.buf.len)
+			ck_assert_mem_eq(got->as.buf.ptr, want->as.buf.ptr, want->as.buf.len);
+		break;
+	}
+}
+
+int64_t mbt_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void mbt_sleep_ns(int64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }
 
 pid_t mbt_fork(int (*fn)(void *arg), void *arg)

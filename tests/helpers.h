@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared by the Check suites: unique segment names, cleanup, process helpers. */
+/* Shared by the Check suites: unique segment names, cleanup, process helpers, clocks, values. */
 #ifndef MEMBRIDGE_TEST_HELPERS_H
 #define MEMBRIDGE_TEST_HELPERS_H
 
 #include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <membridge.h>
+
+/* One millisecond in the nanoseconds every membridge timeout takes. */
+#define MBT_MS INT64_C(1000000)
 
 /* Room for any name mbt_name() makes. */
 #define MBT_NAME_SIZE 64
@@ -27,6 +31,16 @@ char *mbt_name(char buf[MBT_NAME_SIZE]);
 		      membridge_strerror(mbt_e_));				\
 } while (0)
 #define mbt_assert_ok(call) mbt_assert_ret(call, 0)
+
+/* Assert that two values are the same: type, then the payload (floats bit for
+ * bit, str/bytes by length and bytes); `what` names the value in messages. */
+void mbt_assert_value_eq(const struct membridge_value *got, const struct membridge_value *want,
+			 const char *what);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t mbt_now_ns(void);
+/* Sleep ns nanoseconds, resuming after signals until the whole time passed. */
+void mbt_sleep_ns(int64_t ns);
 
 /* Fork a child that runs fn(arg) and exits with its return value. */
 pid_t mbt_fork(int (*fn)(void *arg), void *arg);
