@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: MIT
+"""Helpers shared by the membridge tests (names, /dev/shm paths, subprocesses)."""
+
+import itertools
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+SHM_DIR = pathlib.Path("/dev/shm")
+WAIT_SUFFIX = ".membridge-wait"
+PREFIX = "mbpy-%d-" % os.getpid()
+_counter = itertools.count()
+
+# Run helper processes with the interpreter running the tests (Debian's
+# /usr/bin/python3 under `make check`), with the same PYTHONPATH and
+# LD_LIBRARY_PATH, so they import the same membridge build.
+PYTHON = sys.executable
+
+
+def shm_path(name):
+    """The file behind segment `name` on Linux ("/x" -> /dev/shm/x)."""
+    return SHM_DIR / name.lstrip("/")
+
+
+def wait_path(name):
+    return SHM_DIR / (name.lstrip("/") + WAIT_SUFFIX)
+
+
+def new_name():
+    return "/%s%d" % (PREFIX, next(_counter))
+
+
+def remove_segment_files(name):
+    """Remove a segment and its wait companion, whatever state they are in."""
+    for p in (shm_path(name), wait_path(name)):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def leftovers():
+    if not SHM_DIR.is_dir():
+        return []
+    return sorted(p.name for p in SHM_DIR.iterdir() if p.name.startswith(PREFIX))
+
+
+
+def run_python(code, *args, timeout=60, check=True, **kw):
+    """Run `code` (dedented) in a fresh interpreter; returns CompletedProcess."""
+    proc = subprocess.run(
+        [PYTHON, "-c", textwrap.dedent(code), *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError("helper failed (exit %d)\nstdout:\n%s\nstderr:\n%s"
+                             % (proc.returncode, proc.stdout, proc.stderr))
+    return proc
+
+
+def popen_python(code, *args, **kw):
+    """Start `code` (dedented) in a fresh interpreter, stdout/stderr piped."""
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    kw.setdefault("text", True)
+    return subprocess.Popen([PYTHON, "-c", textwrap.dedent(code), *map(str, args)], **kw)
