@@ -323,10 +323,15 @@ def test_non_blocking_is_immediate(ring):
     assert time.monotonic() - t0 < 0.5
 
 
-def test_blocking_pop_woken_by_thread(ring):
+def test_blocking_pop_woken_by_thread(make_ring):
+    # One handle per thread: a handle serves one thread at a time.
+    ring, name = make_ring()
+    producer = SharedMemory.open(name)
+    pring = producer.spsc()
+
     def later():
         time.sleep(0.2)
-        ring.push("wake up")
+        pring.push("wake up")
 
     t = threading.Thread(target=later)
     t0 = time.monotonic()
@@ -334,16 +339,20 @@ def test_blocking_pop_woken_by_thread(ring):
     assert ring.pop("str", timeout=10) == "wake up"
     elapsed = time.monotonic() - t0
     t.join()
+    pring.close()
+    producer.close()
     assert 0.15 <= elapsed < 2
 
 
 def test_blocking_push_woken_by_thread(make_ring):
-    ring, _ = make_ring(64)
+    ring, name = make_ring(64)
     ring.push(b"x" * 60)
+    consumer = SharedMemory.open(name)
+    cring = consumer.spsc()
 
     def later():
         time.sleep(0.2)
-        ring.pop()
+        cring.pop()
 
     t = threading.Thread(target=later)
     t0 = time.monotonic()
@@ -351,8 +360,29 @@ def test_blocking_push_woken_by_thread(make_ring):
     assert ring.push(b"next", timeout=10) is True
     elapsed = time.monotonic() - t0
     t.join()
+    cring.close()
+    consumer.close()
     assert 0.15 <= elapsed < 2
     assert ring.pop() == b"next"
+
+
+def test_handle_used_by_two_threads_at_once(ring):
+    """A handle serves one thread at a time; a second thread gets an error, not a race."""
+    result = []
+
+    def other():
+        time.sleep(0.1)
+        try:
+            ring.push("from the other thread")
+        except RuntimeError as e:
+            result.append(e)
+
+    t = threading.Thread(target=other)
+    t.start()
+    assert ring.pop(timeout=0.5) is None
+    t.join()
+    assert len(result) == 1 and "thread" in str(result[0])
+    assert ring.is_empty()
 
 
 def test_wait_releases_gil(ring):

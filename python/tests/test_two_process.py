@@ -190,7 +190,7 @@ def test_blocking_pop_woken_by_other_process(shm_name):
             assert ring.push("wake up")
             line = child.stdout.readline()
             woke = time.monotonic() - t_push
-            msg, waited = line.split()
+            msg, waited = line.rsplit(" ", 1)
             assert msg == "wake up"
             assert float(waited) >= 0.25
             assert woke < 1.0
