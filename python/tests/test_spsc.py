@@ -677,3 +677,17 @@ def test_context_manager(shm_name):
         with pytest.raises(ValueError):
             ring.used()
     SharedMemory.remove(shm_name)
+
+
+def test_opener_before_creator_initialises(shm_name):
+    """An opener's spsc() on a ring whose creator has not called spsc() yet: try again."""
+    with SharedMemory.create(shm_name, 64 + 24) as mem:
+        with SharedMemory.open(shm_name) as other:
+            with pytest.raises(BlockingIOError) as info:
+                other.spsc()
+            assert "try again" in str(info.value)
+            with mem.spsc() as ring:
+                ring.push("now")
+                with other.spsc() as oring:
+                    assert oring.pop("str") == "now"
+    SharedMemory.remove(shm_name)
