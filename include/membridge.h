@@ -178,6 +178,8 @@ MEMBRIDGE_API int membridge_decode(const void *buf, size_t len, size_t *pos,
  */
 struct membridge_view;
 
+/* The first view opened on a segment handle that created the segment
+ * initialises the lock word (free); other opens leave it as it is. */
 MEMBRIDGE_API int membridge_view_open(struct membridge_segment *seg,
 				      struct membridge_view **viewp);
 /* Releases a lock the view still holds, then frees the view. */

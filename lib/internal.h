@@ -51,6 +51,7 @@ _Static_assert(sizeof(struct mb_waitblock) <= MB_WAITBLOCK_SIZE, "wait block fit
 struct membridge_segment {
 	_Atomic unsigned refs;
 	bool creator;
+	_Atomic bool view_initialised; /* the creator's first view_open ran */
 	struct mb_mapping map;
 	struct mb_mapping companion;   /* guarded by companion_state */
 	_Atomic int companion_state;   /* 0 none, 1 opening, 2 mapped, <0 failed */

@@ -36,6 +36,9 @@ int membridge_view_open(struct membridge_segment *seg, struct membridge_view **v
 	mb_segment_ref(seg);
 	view->seg = seg;
 	mb_rwlock_init(&view->lock, seg->map.base, wb);
+	/* The creator's first view sets the lock word up: free. */
+	if (seg->creator && !atomic_exchange(&seg->view_initialised, true))
+		atomic_store_explicit(view->lock.word, 0, memory_order_release);
 	view->data = (unsigned char *)seg->map.base + LOCK_WORD_SIZE;
 	view->size = seg->map.size - LOCK_WORD_SIZE;
 	view->timeout_ns = MEMBRIDGE_DEFAULT_LOCK_TIMEOUT;

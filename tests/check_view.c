@@ -340,6 +340,36 @@ START_TEST(data_offset)
 }
 END_TEST
 
+/* The creator's first view frees a stale lock word; later views and
+ * views of a handle that only opened the segment leave the word alone. */
+START_TEST(creator_initialises_lock)
+{
+	struct membridge_segment *seg, *other;
+	struct membridge_view *view, *second, *opener;
+	char name[MBT_NAME_SIZE];
+	_Atomic int32_t *lock;
+
+	mbt_assert_ok(membridge_segment_create(mbt_name(name), 64, 0, 0, &seg));
+	mbt_assert_ok(membridge_segment_open(name, 0, &other));
+	lock = membridge_segment_data(seg);
+	atomic_store(lock, 5);
+	mbt_assert_ok(membridge_view_open(other, &opener));
+	ck_assert_int_eq(membridge_view_reader_count(opener), 5);
+	mbt_assert_ok(membridge_view_open(seg, &view));
+	ck_assert_int_eq(atomic_load(lock), 0);
+	atomic_store(lock, 2);
+	mbt_assert_ok(membridge_view_open(seg, &second));
+	ck_assert_int_eq(membridge_view_reader_count(second), 2);
+	atomic_store(lock, 0);
+	membridge_view_close(second);
+	membridge_view_close(view);
+	membridge_view_close(opener);
+	membridge_segment_close(other);
+	membridge_segment_close(seg);
+	mbt_assert_ok(membridge_segment_remove(name));
+}
+END_TEST
+
 /* --------------------------------------------------------- typed access */
 
 START_TEST(typed_explicit_offsets)
@@ -1628,6 +1658,7 @@ static Suite *view_suite(void)
 	tc = tcase_create("data");
 	tcase_add_test(tc, open_sizes);
 	tcase_add_test(tc, data_offset);
+	tcase_add_test(tc, creator_initialises_lock);
 	tcase_add_test(tc, typed_explicit_offsets);
 	tcase_add_test(tc, typed_cursor);
 	tcase_add_test(tc, write_mixed);
