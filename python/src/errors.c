@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/* The one mapping from the library's -errno values to Python exceptions,
+ * each message saying what went wrong and how to fix it. */
+#include "membridge_py.h"
+
+#include <errno.h>
+
+static const char name_rule[] =
+	"a name is '/' followed by 1 to 239 characters, none of them '/'";
+
+static PyObject *raise_os(int err, PyObject *name, PyObject *msg)
+{
+	PyObject *exc;
+
+	if (!msg)
+		return NULL;
+	/* OSError(errno, ...) picks FileExistsError, PermissionError... */
+	exc = PyObject_CallFunction(PyExc_OSError, "iOO", err, msg, name ? name : Py_None);
+	Py_DECREF(msg);
+	if (exc) {
+		PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+		Py_DECREF(exc);
+	}
+	return NULL;
+}
+
+/* The power-of-two ring sizes around a segment of `size` bytes. */
+static PyObject *spsc_size_message(PyObject *name, size_t size)
+{
+	size_t below = MEMBRIDGE_SPSC_MIN_CAPACITY, above;
+
+	while (size > MEMBRIDGE_SPSC_HEADER && below <= (size - MEMBRIDGE_SPSC_HEADER) / 2)
+		below *= 2;
+	above = below * 2;
+	if (size <= MEMBRIDGE_SPSC_HEADER + MEMBRIDGE_SPSC_MIN_CAPACITY)
+		return PyUnicode_FromFormat(
+			"'%U' (%zu bytes) is too small for a ring: spsc() needs size - 24 to be a "
+			"power of two >= %u, e.g. %zu", name, size,
+			MEMBRIDGE_SPSC_MIN_CAPACITY, below + MEMBRIDGE_SPSC_HEADER);
+	return PyUnicode_FromFormat(
+		"'%U' (%zu bytes) cannot hold a ring: spsc() needs size - 24 to be a power of "
+		"two; the nearest valid sizes are %zu and %zu", name, size,
+		below + MEMBRIDGE_SPSC_HEADER, above + MEMBRIDGE_SPSC_HEADER);
+}
+
+static PyObject *invalid(enum mb_op op, PyObject *name, size_t n)
+{
+	switch (op) {
+	case MB_OP_CREATE:
+		return PyErr_Format(PyExc_ValueError,
+				    "cannot create '%U': %s; size must be > 0 and mode at most "
+				    "0o777; attach=True needs the existing segment's size",
+				    name, name_rule);
+	case MB_OP_OPEN:
+		return PyErr_Format(PyExc_ValueError,
+				    "cannot open '%U': either the name is invalid (%s) or "
+				    "size=%zu is not the segment's size (pass size=None to detect it)",
+				    name, name_rule, n);
+	case MB_OP_REMOVE:
+		return PyErr_Format(PyExc_ValueError, "cannot remove '%U': %s", name, name_rule);
+	case MB_OP_MAP:
+		return PyErr_Format(PyExc_ValueError,
+				    "cannot map '%U' (%zu bytes): a view needs more than 4 bytes "
+				    "(4 hold the lock word)", name, n);
+	case MB_OP_SPSC: {
+		PyObject *msg = spsc_size_message(name, n);
+
+		if (msg) {
+			PyErr_SetObject(PyExc_ValueError, msg);
+			Py_DECREF(msg);
+		}
+		return NULL;
+	}
+	default:
+		return PyErr_Format(PyExc_ValueError, "invalid argument for '%U'", name);
+	}
+}
+
+static PyObject *corrupt(mb_state *st, enum mb_op op, PyObject *name)
+{
+	switch (op) {
+	case MB_OP_SPSC:
+		return PyErr_Format(st->CorruptSegmentError,
+				    "'%U' is not an SPSC ring: its header is invalid (capacity must "
+				    "be a power of two equal to size - 24, head <= tail <= head + "
+				    "capacity)", name);
+	case MB_OP_PUSH:
+	case MB_OP_POP:
+		return PyErr_Format(st->CorruptSegmentError,
+				    "ring '%U' is corrupt: a peer stored an invalid head, tail or "
+				    "frame length", name);
+	default:
+		return PyErr_Format(st->CorruptSegmentError,
+				    "the lock word of '%U' is out of range or was changed behind "
+				    "this view's back", name);
+	}
+}
+
+PyObject *mb_py_raise(mb_state *st, int err, enum mb_op op, PyObject *name, size_t n)
+{
+	switch (err) {
+	case MB_PY_RAISED:
+		return NULL;
+	case -ENOMEM:
+		return PyErr_NoMemory();
+	case -EINVAL:
+		return invalid(op, name, n);
+	case -ENAMETOOLONG:
+		return PyErr_Format(PyExc_ValueError, "name too long: %s", name_rule);
+	case -EFBIG:
+		return PyErr_Format(PyExc_ValueError, "size too large for '%U'", name);
+	case -ERANGE:
+		return PyErr_Format(PyExc_ValueError,
+				    "offset or length out of range: the data area of '%U' holds "
+				    "%zu bytes (offsets 0 to %zu)", name, n, n);
+	case -EMSGSIZE:
+		return PyErr_Format(PyExc_ValueError,
+				    "message too large for ring '%U': a frame (4 + payload bytes) "
+				    "must fit in its capacity of %zu bytes", name, n);
+	case -ENOBUFS:
+		return PyErr_Format(PyExc_ValueError,
+				    "buffer too small: the next message of '%U' needs %zu bytes; it "
+				    "stays in the ring", name, n);
+	case -EBADMSG:
+	case -ESTALE:
+		return corrupt(st, op, name);
+	case -EAGAIN:
+	case -ETIMEDOUT:
+		if (op == MB_OP_SPSC)
+			return raise_os(EAGAIN, name, PyUnicode_FromFormat(
+				"ring '%U' is not initialised yet: its creator has not called "
+				"spsc(); try again", name));
+		if (op == MB_OP_OPEN)
+			return raise_os(EAGAIN, name, PyUnicode_FromFormat(
+				"'%U' is still being created: try again", name));
+		return PyErr_Format(PyExc_TimeoutError,
+				    "timed out waiting for the lock of '%U'", name);
+	case -EOWNERDEAD:
+		return raise_os(EOWNERDEAD, name, PyUnicode_FromFormat(
+			"the process holding the write lock of '%U' has died: call "
+			"view.break_lock() to free the lock (the data may be half-written)", name));
+	case -EDEADLK:
+		return PyErr_Format(PyExc_RuntimeError,
+				    "this view of '%U' already holds a lock (a write inside a read "
+				    "section needs unlock() first)", name);
+	case -ENOLCK:
+		return PyErr_Format(PyExc_RuntimeError, "this view of '%U' holds no lock", name);
+	case -EEXIST:
+		return raise_os(EEXIST, name, PyUnicode_FromFormat(
+			"shared memory '%U' already exists: remove it with "
+			"membridge.SharedMemory.remove('%U'), or pass replace=True to start afresh "
+			"or attach=True to use it", name, name));
+	case -ENOENT:
+		return raise_os(ENOENT, name, PyUnicode_FromFormat(
+			"no shared memory named '%U': create it first with "
+			"membridge.SharedMemory.create('%U', size)", name, name));
+	case -EACCES:
+		return raise_os(EACCES, name, PyUnicode_FromFormat(
+			"permission denied for '%U': it belongs to another user or its mode "
+			"forbids access (see ls -l /dev/shm)", name));
+	case -EPERM:
+		if (op == MB_OP_BREAK)
+			return raise_os(EPERM, name, PyUnicode_FromFormat(
+				"the lock of '%U' is not held by a writer known to be dead (readers, "
+				"an anonymous writer or another pid namespace): use "
+				"break_lock(force=True) once every holder is known to be gone", name));
+		return raise_os(EPERM, name, PyUnicode_FromFormat(
+			"operation not permitted on '%U'", name));
+	case -EBUSY:
+		return raise_os(EBUSY, name, PyUnicode_FromFormat(
+			"the writer holding the lock of '%U' is alive: nothing to break", name));
+	default:
+		return raise_os(-err, name, PyUnicode_FromFormat(
+			"'%U': %s", name, membridge_strerror(err)));
+	}
+}
+
+/* UnicodeDecodeError details for the str at payload[pos]. */
+static PyObject *unicode_error_args(const char *payload, size_t len, size_t pos)
+{
+	PyObject *decoded, *type, *value, *tb, *args = NULL;
+	uint32_t slen;
+
+	if (len - pos < 4)
+		return NULL;
+	memcpy(&slen, payload + pos, 4);
+	if (len - pos - 4 < slen)
+		return NULL;
+	decoded = PyUnicode_DecodeUTF8(payload + pos + 4, (Py_ssize_t)slen, "strict");
+	if (decoded) {
+		Py_DECREF(decoded);
+		return NULL; /* Python accepts it: UTF-8 only the library refuses */
+	}
+	PyErr_Fetch(&type, &value, &tb);
+	PyErr_NormalizeException(&type, &value, &tb);
+	if (value && PyErr_GivenExceptionMatches(value, PyExc_UnicodeDecodeError))
+		args = PyObject_GetAttrString(value, "args");
+	Py_XDECREF(type);
+	Py_XDECREF(value);
+	Py_XDECREF(tb);
+	PyErr_Clear();
+	return args;
+}
+
+PyObject *mb_py_raise_decode(mb_state *st, int err, const char *payload, size_t len,
+			     size_t pos, enum membridge_type type)
+{
+	PyObject *args = NULL, *exc, *raw = PyBytes_FromStringAndSize(payload, (Py_ssize_t)len);
+
+	if (!raw)
+		return NULL;
+	if (err == -EILSEQ)
+		args = unicode_error_args(payload, len, pos);
+	if (args) {
+		exc = PyObject_CallObject(st->MessageUnicodeError, args);
+		Py_DECREF(args);
+	} else {
+		exc = PyObject_CallFunction(
+			st->MessageDecodeError, "N",
+			PyUnicode_FromFormat("message of %zu bytes cannot be decoded as '%s' at "
+					     "byte %zu (%s); it was consumed, its bytes are in "
+					     ".raw", len, membridge_type_name(type), pos,
+					     err == -EILSEQ ? "invalid UTF-8" : "too short"));
+	}
+	if (exc && PyObject_SetAttrString(exc, "raw", raw) == 0)
+		PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+	Py_XDECREF(exc);
+	Py_DECREF(raw);
+	return NULL;
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/* Private declarations shared by the files of the membridge extension. */
+#ifndef MEMBRIDGE_PY_H
+#define MEMBRIDGE_PY_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <limits.h>
+#include <membridge.h>
+
+/* Per-module state: the heap types and the module's own exceptions. */
+typedef struct {
+	PyTypeObject *SharedMemory;
+	PyTypeObject *MappedView;
+	PyTypeObject *SpscRingBuffer;
+	PyTypeObject *LockGuard;
+	PyObject *CorruptSegmentError;
+	PyObject *MessageDecodeError;
+	PyObject *MessageUnicodeError;
+} mb_state;
+
+/* The state of the module that defined `type` (all our types are final). */
+static inline mb_state *mb_state_of_type(PyTypeObject *type)
+{
+	return (mb_state *)PyType_GetModuleState(type);
+}
+
+static inline mb_state *mb_state_of(PyObject *self)
+{
+	return mb_state_of_type(Py_TYPE(self));
+}
+
+/* ---------------------------------------------------------------- types */
+
+extern PyType_Spec mb_shared_memory_spec;
+extern PyType_Spec mb_mapped_view_spec;
+extern PyType_Spec mb_spsc_spec;
+extern PyType_Spec mb_lock_guard_spec;
+
+/* Wrap a freshly opened view or ring; takes ownership of the C handle. */
+PyObject *mb_mapped_view_new(mb_state *st, struct membridge_view *view, void *data,
+			     PyObject *name);
+PyObject *mb_spsc_new(mb_state *st, struct membridge_spsc *spsc, PyObject *name);
+
+/* Take (write or read) or release a MappedView's lock; -1 with an exception. */
+int mb_mapped_view_lock(PyObject *view, int write, int64_t timeout_ns);
+int mb_mapped_view_unlock(PyObject *view);
+/* A context manager that holds view's lock for its `with` block. */
+PyObject *mb_lock_guard_new(mb_state *st, PyObject *view, int write, int64_t timeout_ns);
+
+/* --------------------------------------------------------------- errors */
+
+/* What was being done when a call failed: selects the message and its hint. */
+enum mb_op {
+	MB_OP_CREATE,
+	MB_OP_OPEN,
+	MB_OP_REMOVE,
+	MB_OP_MAP,
+	MB_OP_SPSC,
+	MB_OP_VIEW,   /* data calls of a view; n = data area size */
+	MB_OP_LOCK,
+	MB_OP_UNLOCK,
+	MB_OP_BREAK,
+	MB_OP_PUSH,   /* n = ring capacity */
+	MB_OP_POP,    /* n = bytes the next message needs (pop_into) */
+};
+
+/* Raised (with a Python exception already set) instead of an errno value. */
+#define MB_PY_RAISED INT_MIN
+
+/* Set the Python exception for `err` (a negative errno value, or
+ * MB_PY_RAISED) from operation `op` on segment `name`; n is an op-specific
+ * number for the message. Always returns NULL. */
+PyObject *mb_py_raise(mb_state *st, int err, enum mb_op op, PyObject *name, size_t n);
+
+/* Raise MessageDecodeError (MessageUnicodeError for -EILSEQ) for a ring
+ * payload that failed to decode at byte `pos`; .raw gets the whole payload. */
+PyObject *mb_py_raise_decode(mb_state *st, int err, const char *payload, size_t len,
+			     size_t pos, enum membridge_type type);
+
+/* -------------------------------------------------------------- convert */
+
+/* Python values gathered for one encode call, with what keeps them alive. */
+struct mb_values {
+	PyObject *keep;                 /* tuple copy of a list, or NULL */
+	struct membridge_value *v;
+	Py_buffer *bufs;
+	size_t count;
+	size_t nbufs;
+	struct membridge_value one;     /* storage for a single value */
+	Py_buffer one_buf;
+};
+
+/* One scalar, str or buffer (not a list) into out->one. */
+int mb_values_from_object(PyObject *obj, struct mb_values *out);
+/* The elements of a list; depth 1 accepts lists of scalars inside it. */
+int mb_values_from_list(PyObject *list, int depth, struct mb_values *out);
+void mb_values_release(struct mb_values *vals);
+
+/* Encode the gathered values into a new PyMem buffer (*buf, *len). */
+int mb_values_encode(const struct mb_values *vals, char **buf, size_t *len);
+
+/* A decode tag (str) into a type; ValueError for unknown tags. */
+int mb_tag_parse(PyObject *tag, enum membridge_type *type);
+
+/* A read_mixed / pop_mixed schema: a sequence of (tag, count). */
+struct mb_schema {
+	size_t count;
+	struct mb_schema_item {
+		enum membridge_type type;
+		Py_ssize_t count;
+	} *items;
+};
+int mb_schema_parse(PyObject *schema, struct mb_schema *out);
+void mb_schema_release(struct mb_schema *schema);
+
+/* A decoded value as a Python object (str from UTF-8, u64 unsigned...). */
+PyObject *mb_value_to_object(const struct membridge_value *value);
+
+/* Decode a whole ring payload: the first value of `type`, or a list per
+ * `schema` item when schema is not NULL. Raises MessageDecodeError. */
+PyObject *mb_payload_decode(mb_state *st, const char *payload, size_t len,
+			    enum membridge_type type, const struct mb_schema *schema);
+
+/* ----------------------------------------------------------------- wait */
+
+/* One bounded attempt of a blocking call; runs without the GIL. */
+typedef int (*mb_wait_fn)(void *ctx, int64_t timeout_ns);
+
+/* timeout (seconds, float or int; None gives `none_ns`) into nanoseconds:
+ * 0 tries once, MEMBRIDGE_WAIT_FOREVER for math.inf. */
+int mb_timeout_parse(PyObject *timeout, int64_t none_ns, int64_t *ns);
+
+/* Call fn once with the GIL held; while it reports "not yet" (-EAGAIN,
+ * -ETIMEDOUT, -EINTR) and time is left, call it again in slices of at most
+ * 50 ms with the GIL released, checking for signals between slices.
+ * Returns fn's result, -ETIMEDOUT, or MB_PY_RAISED if a signal handler raised. */
+int mb_wait(mb_wait_fn fn, void *ctx, int64_t timeout_ns);
+
+#endif /* MEMBRIDGE_PY_H */

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* The membridge._membridge module: multi-phase init, state, version. */
+#include "membridge_py.h"
+
+PyDoc_STRVAR(library_version_doc,
+"library_version() -> str\n\nThe version of the libmembridge this module runs with.");
+
+static PyObject *library_version(PyObject *module, PyObject *unused)
+{
+	return PyUnicode_FromString(membridge_version());
+}
+
+static PyMethodDef module_methods[] = {
+	{"library_version", library_version, METH_NOARGS, library_version_doc},
+	{NULL, NULL, 0, NULL},
+};
+
+static int add_type(PyObject *module, PyType_Spec *spec, PyTypeObject **slot)
+{
+	*slot = (PyTypeObject *)PyType_FromModuleAndSpec(module, spec, NULL);
+	return *slot ? PyModule_AddType(module, *slot) : -1;
+}
+
+static int add_exception(PyObject *module, const char *name, const char *doc, PyObject *base,
+			 PyObject **slot)
+{
+	*slot = PyErr_NewExceptionWithDoc(name, doc, base, NULL);
+	return *slot ? PyModule_AddObjectRef(module, strrchr(name, '.') + 1, *slot) : -1;
+}
+
+static int module_exec(PyObject *module)
+{
+	mb_state *st = PyModule_GetState(module);
+	PyObject *bases;
+	int ret;
+
+	if (membridge_version_number() >> 16 != MEMBRIDGE_VERSION_MAJOR) {
+		PyErr_Format(PyExc_ImportError,
+			     "membridge was built for libmembridge %s but runs with %s: rebuild it",
+			     MEMBRIDGE_VERSION_STRING, membridge_version());
+		return -1;
+	}
+	if (add_type(module, &mb_shared_memory_spec, &st->SharedMemory) < 0 ||
+	    add_type(module, &mb_mapped_view_spec, &st->MappedView) < 0 ||
+	    add_type(module, &mb_spsc_spec, &st->SpscRingBuffer) < 0 ||
+	    add_type(module, &mb_lock_guard_spec, &st->LockGuard) < 0)
+		return -1;
+	if (add_exception(module, "membridge.CorruptSegmentError",
+			  "Shared state written by a peer (ring header, frame length, lock word) "
+			  "is invalid.", PyExc_ValueError, &st->CorruptSegmentError) < 0 ||
+	    add_exception(module, "membridge.MessageDecodeError",
+			  "A ring message could not be decoded with the given tag or schema; it "
+			  "was consumed and its payload is in .raw.",
+			  PyExc_ValueError, &st->MessageDecodeError) < 0)
+		return -1;
+	bases = PyTuple_Pack(2, st->MessageDecodeError, PyExc_UnicodeDecodeError);
+	if (!bases)
+		return -1;
+	ret = add_exception(module, "membridge.MessageUnicodeError",
+			    "A str in a ring message is not valid UTF-8; the message was consumed "
+			    "and its payload is in .raw.", bases, &st->MessageUnicodeError);
+	Py_DECREF(bases);
+	if (ret < 0)
+		return -1;
+	return PyModule_AddStringConstant(module, "__version__", membridge_version());
+}
+
+static int module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+	mb_state *st = PyModule_GetState(module);
+
+	Py_VISIT(st->SharedMemory);
+	Py_VISIT(st->MappedView);
+	Py_VISIT(st->SpscRingBuffer);
+	Py_VISIT(st->LockGuard);
+	Py_VISIT(st->CorruptSegmentError);
+	Py_VISIT(st->MessageDecodeError);
+	Py_VISIT(st->MessageUnicodeError);
+	return 0;
+}
+
+static int module_clear(PyObject *module)
+{
+	mb_state *st = PyModule_GetState(module);
+
+	Py_CLEAR(st->SharedMemory);
+	Py_CLEAR(st->MappedView);
+	Py_CLEAR(st->SpscRingBuffer);
+	Py_CLEAR(st->LockGuard);
+	Py_CLEAR(st->CorruptSegmentError);
+	Py_CLEAR(st->MessageDecodeError);
+	Py_CLEAR(st->MessageUnicodeError);
+	return 0;
+}
+
+static void module_free(void *module)
+{
+	module_clear(module);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+	{Py_mod_exec, module_exec},
+	{0, NULL},
+};
+
+PyDoc_STRVAR(module_doc,
+"Named cross-process shared memory: a locked sequential view and a\n"
+"single-producer/single-consumer message ring, over libmembridge.");
+
+static struct PyModuleDef module_def = {
+	PyModuleDef_HEAD_INIT,
+	.m_name = "membridge._membridge",
+	.m_doc = module_doc,
+	.m_size = sizeof(mb_state),
+	.m_methods = module_methods,
+	.m_slots = module_slots,
+	.m_traverse = module_traverse,
+	.m_clear = module_clear,
+	.m_free = module_free,
+};
+
+PyMODINIT_FUNC PyInit__membridge(void)
+{
+	return PyModuleDef_Init(&module_def);
+}

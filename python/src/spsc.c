@@ -1,0 +1,738 @@
+/* SPDX-License-Identifier: MIT */
+/* SpscRingBuffer: encoded messages through the single-producer/single-consumer ring. */
+#include "membridge_py.h"
+
+#include <errno.h>
+
+typedef struct {
+	PyObject_HEAD
+	struct membridge_spsc *spsc;
+	PyObject *name;
+	size_t capacity;
+	int busy;  /* a call is waiting with the GIL released */
+} SpscObject;
+
+PyObject *mb_spsc_new(mb_state *st, struct membridge_spsc *spsc, PyObject *name)
+{
+	SpscObject *self = PyObject_GC_New(SpscObject, st->SpscRingBuffer);
+
+	if (!self) {
+		membridge_spsc_close(spsc);
+		return NULL;
+	}
+	self->spsc = spsc;
+	self->name = Py_NewRef(name);
+	self->capacity = membridge_spsc_capacity(spsc);
+	self->busy = 0;
+	PyObject_GC_Track(self);
+	return (PyObject *)self;
+}
+
+/* The C ring, or an exception if closed or in use by a waiting thread (a
+ * handle serves one thread at a time: give each thread its own). */
+static struct membridge_spsc *handle(SpscObject *self)
+{
+	if (!self->spsc)
+		PyErr_Format(PyExc_ValueError, "SpscRingBuffer '%U' is closed", self->name);
+	else if (self->busy)
+		PyErr_Format(PyExc_RuntimeError,
+			     "SpscRingBuffer '%U' is in use by another thread: give each thread "
+			     "its own handle", self->name);
+	else
+		return self->spsc;
+	return NULL;
+}
+
+/* Run a push or pop attempt as the timeout says; the ring is marked busy
+ * while the GIL may be released. */
+static int run(SpscObject *self, mb_wait_fn fn, void *ctx, int64_t timeout_ns)
+{
+	int ret;
+
+	self->busy = 1;
+	ret = mb_wait(fn, ctx, timeout_ns);
+	self->busy = 0;
+	return ret;
+}
+
+static PyObject *fail(SpscObject *self, int err, enum mb_op op, size_t n)
+{
+	return mb_py_raise(mb_state_of((PyObject *)self), err, op, self->name, n);
+}
+
+static int empty_or_full(int ret)
+{
+	return ret == -EAGAIN || ret == -ETIMEDOUT;
+}
+
+/* Parse (first, timeout) from a vectorcall where `first` is required or not. */
+static int parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+		      PyObject *kwnames, const char *first_name, PyObject **first,
+		      PyObject **timeout)
+{
+	const char *names[2] = {first_name, "timeout"};
+	PyObject *slots[2] = {*first, Py_None};
+	Py_ssize_t i, nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+
+	if (nargs > 2)
+		goto bad;
+	for (i = 0; i < nargs; i++)
+		slots[i] = args[i];
+	for (i = 0; i < nkw; i++) {
+		PyObject *key = PyTuple_GET_ITEM(kwnames, i);
+		int k = PyUnicode_CompareWithASCIIString(key, names[0]) == 0 ? 0
+			: PyUnicode_CompareWithASCIIString(key, names[1]) == 0 ? 1 : -1;
+
+		if (k < 0 || k < nargs)
+			goto bad;
+		slots[k] = args[nargs + i];
+	}
+	if (!slots[0]) {
+		PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", fname,
+			     first_name);
+		return -1;
+	}
+	*first = slots[0];
+	*timeout = slots[1];
+	return 0;
+bad:
+	PyErr_Format(PyExc_TypeError, "%s() takes (%s, timeout=None)", fname, first_name);
+	return -1;
+}
+
+struct push_call {
+	struct membridge_spsc *spsc;
+	const struct membridge_iovec *iov;
+	size_t count;
+	size_t pushed;
+};
+
+static int push_once(void *ctx, int64_t timeout_ns)
+{
+	struct push_call *c = ctx;
+
+	return membridge_spsc_pushv(c->spsc, c->iov, c->count, timeout_ns);
+}
+
+static int push_batch_once(void *ctx, int64_t timeout_ns)
+{
+	struct push_call *c = ctx;
+
+	return membridge_spsc_push_batch(c->spsc, c->iov, c->count, &c->pushed, timeout_ns);
+}
+
+static PyObject *push_result(SpscObject *self, int ret)
+{
+	if (ret == 0)
+		Py_RETURN_TRUE;
+	if (empty_or_full(ret))
+		Py_RETURN_FALSE;
+	return fail(self, ret, MB_OP_PUSH, self->capacity);
+}
+
+/* Push one value, str, buffer or list of them encoded as one payload. */
+static PyObject *push_value(SpscObject *self, PyObject *data, int64_t ns)
+{
+	struct membridge_iovec iov[2];
+	struct push_call c = {self->spsc, iov, 1, 0};
+	struct mb_values vals;
+	char *buf;
+	size_t len;
+	int ret;
+
+	if (PyList_Check(data)) {
+		if (mb_values_from_list(data, 0, &vals) < 0)
+			return NULL;
+	} else if (mb_values_from_object(data, &vals) < 0) {
+		return NULL;
+	}
+	ret = mb_values_encode(&vals, &buf, &len);
+	mb_values_release(&vals);
+	if (ret < 0)
+		return NULL;
+	iov[0].base = buf;
+	iov[0].len = len;
+	ret = run(self, push_once, &c, ns);
+	PyMem_Free(buf);
+	return push_result(self, ret);
+}
+
+PyDoc_STRVAR(push_doc,
+"push(data, timeout=None) -> bool\n"
+"\n"
+"Push one message: a bool, int, float, str, bytes-like value, or a flat list\n"
+"of them encoded back to back. Returns False when the ring is full: timeout\n"
+"None tries once, a number of seconds waits for space (GIL released,\n"
+"interruptible). ValueError if the message can never fit.");
+
+static PyObject *sp_push(SpscObject *self, PyObject *const *args, Py_ssize_t nargs,
+			 PyObject *kwnames)
+{
+	PyObject *data = NULL, *timeout;
+	struct membridge_iovec iov[2];
+	struct push_call c = {NULL, iov, 0, 0};
+	uint32_t prefix;
+	int64_t ns;
+	int ret;
+
+	if (parse_args("push", args, nargs, kwnames, "data", &data, &timeout) < 0 ||
+	    !(c.spsc = handle(self)) || mb_timeout_parse(timeout, MEMBRIDGE_NO_WAIT, &ns) < 0)
+		return NULL;
+	if (PyUnicode_Check(data)) {
+		/* uint32 length + the str's own UTF-8, gathered straight into the ring */
+		Py_ssize_t len;
+		const char *utf8 = PyUnicode_AsUTF8AndSize(data, &len);
+
+		if (!utf8)
+			return NULL;
+		if ((size_t)len > UINT32_MAX)
+			return fail(self, -EMSGSIZE, MB_OP_PUSH, self->capacity);
+		prefix = (uint32_t)len;
+		iov[0].base = &prefix;
+		iov[0].len = sizeof(prefix);
+		iov[1].base = utf8;
+		iov[1].len = (size_t)len;
+		c.count = 2;
+		return push_result(self, run(self, push_once, &c, ns));
+	}
+	if (PyBytes_Check(data)) {
+		iov[0].base = PyBytes_AS_STRING(data);
+		iov[0].len = (size_t)PyBytes_GET_SIZE(data);
+		c.count = 1;
+		return push_result(self, run(self, push_once, &c, ns));
+	}
+	if (PyObject_CheckBuffer(data) && !PyList_Check(data)) {
+		Py_buffer view;
+
+		if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)
+			return NULL;
+		iov[0].base = view.buf;
+		iov[0].len = (size_t)view.len;
+		c.count = 1;
+		ret = run(self, push_once, &c, ns);
+		PyBuffer_Release(&view);
+		return push_result(self, ret);
+	}
+	return push_value(self, data, ns);
+}
+
+PyDoc_STRVAR(push_many_doc,
+"push_many(items, timeout=None) -> int\n"
+"\n"
+"Push each element of `items` as one message (encoded as push() does) and\n"
+"publish them at once. Stops at the first message that does not fit; returns\n"
+"how many went in. timeout waits only until the first one fits.");
+
+static PyObject *sp_push_many(SpscObject *self, PyObject *args, PyObject *kwargs)
+{
+	static char *kwlist[] = {"items", "timeout", NULL};
+	PyObject *items, *timeout = Py_None, *seq, *result = NULL;
+	struct push_call c = {NULL, NULL, 0, 0};
+	struct membridge_iovec *iov = NULL;
+	struct mb_values *vals = NULL;
+	Py_ssize_t i, n, ready = 0;
+	size_t total = 0, at = 0;
+	char *arena = NULL;
+	int64_t ns;
+	int ret;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O:push_many", kwlist, &items, &timeout) ||
+	    !(c.spsc = handle(self)) || mb_timeout_parse(timeout, MEMBRIDGE_NO_WAIT, &ns) < 0)
+		return NULL;
+	seq = PySequence_Fast(items, "push_many() takes a list of messages");
+	if (!seq)
+		return NULL;
+	n = PySequence_Fast_GET_SIZE(seq);
+	vals = PyMem_Calloc(n ? (size_t)n : 1, sizeof(*vals));
+	iov = PyMem_Calloc(n ? (size_t)n : 1, sizeof(*iov));
+	if (!vals || !iov) {
+		PyErr_NoMemory();
+		goto out;
+	}
+	/* Gather every message first, then encode them into one arena. */
+	for (; ready < n; ready++) {
+		PyObject *item = PySequence_Fast_GET_ITEM(seq, ready);
+		size_t len;
+
+		if ((PyList_Check(item) ? mb_values_from_list(item, 0, &vals[ready])
+					: mb_values_from_object(item, &vals[ready])) < 0)
+			goto out;
+		if (membridge_encoded_size(vals[ready].v, vals[ready].count, &len) < 0) {
+			mb_values_release(&vals[ready]);
+			PyErr_SetString(PyExc_OverflowError, "a str is longer than 4 GiB - 1 bytes");
+			goto out;
+		}
+		iov[ready].len = len;
+		total += len;
+	}
+	arena = PyMem_Malloc(total ? total : 1);
+	if (!arena) {
+		PyErr_NoMemory();
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		membridge_encode(arena + at, iov[i].len, vals[i].v, vals[i].count, NULL);
+		iov[i].base = arena + at;
+		at += iov[i].len;
+	}
+	c.iov = iov;
+	c.count = (size_t)n;
+	ret = n ? run(self, push_batch_once, &c, ns) : 0;
+	if (ret == 0 || empty_or_full(ret))
+		result = PyLong_FromSize_t(c.pushed);
+	else
+		fail(self, ret, MB_OP_PUSH, self->capacity);
+out:
+	for (i = 0; i < ready; i++)
+		mb_values_release(&vals[i]);
+	PyMem_Free(arena);
+	PyMem_Free(iov);
+	PyMem_Free(vals);
+	Py_DECREF(seq);
+	return result;
+}
+
+struct peek_call {
+	struct membridge_spsc *spsc;
+	struct membridge_frame frame;
+};
+
+static int peek_once(void *ctx, int64_t timeout_ns)
+{
+	struct peek_call *c = ctx;
+
+	return membridge_spsc_peek(c->spsc, &c->frame, timeout_ns);
+}
+
+/* Decode the peeked frame in place (joined first only if it wraps), then
+ * consume it whether or not it decoded. */
+static PyObject *take(SpscObject *self, const struct membridge_frame *f, int tagged,
+		      enum membridge_type type, const struct mb_schema *schema)
+{
+	PyObject *result;
+	char *joined = NULL;
+	const char *payload = f->part[0];
+	int ret;
+
+	if (!tagged) {
+		result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)f->len);
+		if (result) {
+			memcpy(PyBytes_AS_STRING(result), f->part[0], f->part_len[0]);
+			memcpy(PyBytes_AS_STRING(result) + f->part_len[0], f->part[1],
+			       f->part_len[1]);
+		}
+	} else {
+		if (f->part_len[1]) {
+			joined = PyMem_Malloc(f->len);
+			if (!joined)
+				return PyErr_NoMemory();
+			memcpy(joined, f->part[0], f->part_len[0]);
+			memcpy(joined + f->part_len[0], f->part[1], f->part_len[1]);
+			payload = joined;
+		}
+		result = mb_payload_decode(mb_state_of((PyObject *)self), payload, f->len, type,
+					   schema);
+		PyMem_Free(joined);
+	}
+	ret = membridge_spsc_consume(self->spsc, f);
+	if (ret < 0) {
+		Py_XDECREF(result);
+		return fail(self, ret, MB_OP_POP, 0);
+	}
+	return result;
+}
+
+/* Wait for a message as `timeout` says and take it; None when there is none. */
+static PyObject *pop_common(SpscObject *self, PyObject *timeout, int tagged,
+			    enum membridge_type type, const struct mb_schema *schema)
+{
+	struct peek_call c = {self->spsc};
+	int64_t ns;
+	int ret;
+
+	if (mb_timeout_parse(timeout, MEMBRIDGE_NO_WAIT, &ns) < 0)
+		return NULL;
+	ret = run(self, peek_once, &c, ns);
+	if (empty_or_full(ret))
+		Py_RETURN_NONE;
+	if (ret < 0)
+		return fail(self, ret, MB_OP_POP, 0);
+	return take(self, &c.frame, tagged, type, schema);
+}
+
+PyDoc_STRVAR(pop_doc,
+"pop(tag=None, timeout=None) -> bytes | value | None\n"
+"\n"
+"Take the next message: its payload bytes without a tag, else the first value\n"
+"decoded with `tag` ('str', 'int', ...). None when the ring is empty: timeout\n"
+"None tries once, a number of seconds waits (GIL released, interruptible).\n"
+"A message that cannot be decoded is consumed and raises MessageDecodeError\n"
+"(MessageUnicodeError for invalid UTF-8) with the payload in `.raw`.");
+
+static PyObject *sp_pop(SpscObject *self, PyObject *const *args, Py_ssize_t nargs,
+			PyObject *kwnames)
+{
+	PyObject *tag = Py_None, *timeout;
+	enum membridge_type type = MEMBRIDGE_BYTES;
+
+	if (parse_args("pop", args, nargs, kwnames, "tag", &tag, &timeout) < 0 || !handle(self))
+		return NULL;
+	if (tag != Py_None && mb_tag_parse(tag, &type) < 0)
+		return NULL;
+	return pop_common(self, timeout, tag != Py_None, type, NULL);
+}
+
+PyDoc_STRVAR(pop_mixed_doc,
+"pop_mixed(schema, timeout=None) -> list | None\n"
+"\n"
+"Take the next message and decode it with a schema, [(tag, count), ...]: one\n"
+"entry per item, the value itself when count is 1, else a list. None when\n"
+"empty; decode errors as for pop().");
+
+static PyObject *sp_pop_mixed(SpscObject *self, PyObject *const *args, Py_ssize_t nargs,
+			      PyObject *kwnames)
+{
+	PyObject *schema_obj = NULL, *timeout, *result;
+	struct mb_schema schema;
+
+	if (parse_args("pop_mixed", args, nargs, kwnames, "schema", &schema_obj, &timeout) < 0 ||
+	    !handle(self) || mb_schema_parse(schema_obj, &schema) < 0)
+		return NULL;
+	result = pop_common(self, timeout, 1, MEMBRIDGE_BYTES, &schema);
+	mb_schema_release(&schema);
+	return result;
+}
+
+struct batch {
+	SpscObject *self;
+	PyObject *list;
+	int tagged;
+	enum membridge_type type;
+};
+
+static int take_one(void *ctx, const struct membridge_frame *frame)
+{
+	struct batch *b = ctx;
+	struct membridge_frame f = *frame;
+	PyObject *item;
+	char *joined = NULL;
+	const char *payload = f.part[0];
+	int ret;
+
+	if (!b->tagged) {
+		item = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)f.len);
+		if (item) {
+			memcpy(PyBytes_AS_STRING(item), f.part[0], f.part_len[0]);
+			memcpy(PyBytes_AS_STRING(item) + f.part_len[0], f.part[1], f.part_len[1]);
+		}
+	} else {
+		if (f.part_len[1]) {
+			joined = PyMem_Malloc(f.len);
+			if (!joined) {
+				PyErr_NoMemory();
+				return 1;
+			}
+			memcpy(joined, f.part[0], f.part_len[0]);
+			memcpy(joined + f.part_len[0], f.part[1], f.part_len[1]);
+			payload = joined;
+		}
+		item = mb_payload_decode(mb_state_of((PyObject *)b->self), payload, f.len,
+					 b->type, NULL);
+		PyMem_Free(joined);
+	}
+	if (!item)
+		return 1; /* stop: the exception is set, the frame consumed */
+	ret = PyList_Append(b->list, item);
+	Py_DECREF(item);
+	return ret < 0 ? 1 : 0;
+}
+
+PyDoc_STRVAR(pop_many_doc,
+"pop_many(max_count, tag=None, timeout=None) -> list\n"
+"\n"
+"Take up to `max_count` messages at once (one head update), each as pop(tag)\n"
+"would return it; [] when empty. timeout waits only for the first message.\n"
+"If a message fails to decode, the error is raised with `.raw` and `.popped`\n"
+"(the messages taken before it).");
+
+static PyObject *sp_pop_many(SpscObject *self, PyObject *args, PyObject *kwargs)
+{
+	static char *kwlist[] = {"max_count", "tag", "timeout", NULL};
+	PyObject *tag = Py_None, *timeout = Py_None;
+	struct batch b = {self, NULL, 0, MEMBRIDGE_BYTES};
+	struct peek_call c = {NULL};
+	Py_ssize_t max_count;
+	size_t popped;
+	int64_t ns;
+	int ret;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "n|OO:pop_many", kwlist, &max_count, &tag,
+					 &timeout) ||
+	    !(c.spsc = handle(self)) || mb_timeout_parse(timeout, MEMBRIDGE_NO_WAIT, &ns) < 0)
+		return NULL;
+	if (max_count < 0)
+		return PyErr_Format(PyExc_ValueError, "max_count must be >= 0, not %zd", max_count);
+	if (tag != Py_None && mb_tag_parse(tag, &b.type) < 0)
+		return NULL;
+	b.tagged = tag != Py_None;
+	b.list = PyList_New(0);
+	if (!b.list || max_count == 0)
+		return b.list;
+	ret = run(self, peek_once, &c, ns);
+	if (ret == 0)
+		ret = membridge_spsc_pop_batch(self->spsc, (size_t)max_count, take_one, &b,
+					       &popped, MEMBRIDGE_NO_WAIT);
+	if (PyErr_Occurred()) {
+		PyObject *type, *value, *tb;
+
+		PyErr_Fetch(&type, &value, &tb);
+		PyErr_NormalizeException(&type, &value, &tb);
+		if (value && PyObject_SetAttrString(value, "popped", b.list) < 0)
+			PyErr_Clear();
+		PyErr_Restore(type, value, tb);
+		Py_DECREF(b.list);
+		return NULL;
+	}
+	/* A corrupt frame after some good ones: hand those over; the next
+	 * call reports the corruption. */
+	if (ret == 0 || empty_or_full(ret) || PyList_GET_SIZE(b.list) > 0)
+		return b.list;
+	Py_DECREF(b.list);
+	return fail(self, ret, MB_OP_POP, 0);
+}
+
+struct pop_into_call {
+	struct membridge_spsc *spsc;
+	void *buf;
+	size_t cap;
+	size_t len;
+};
+
+static int pop_into_once(void *ctx, int64_t timeout_ns)
+{
+	struct pop_into_call *c = ctx;
+
+	return membridge_spsc_pop(c->spsc, c->buf, c->cap, &c->len, timeout_ns);
+}
+
+PyDoc_STRVAR(pop_into_doc,
+"pop_into(buffer, timeout=None) -> int | None\n"
+"\n"
+"Copy the next payload into the writable `buffer` and return its length; None\n"
+"when empty. If the buffer is too small, ValueError says the size needed and\n"
+"the message stays in the ring.");
+
+static PyObject *sp_pop_into(SpscObject *self, PyObject *const *args, Py_ssize_t nargs,
+			     PyObject *kwnames)
+{
+	PyObject *buffer = NULL, *timeout;
+	struct pop_into_call c = {NULL};
+	Py_buffer view;
+	int64_t ns;
+	int ret;
+
+	if (parse_args("pop_into", args, nargs, kwnames, "buffer", &buffer, &timeout) < 0 ||
+	    !(c.spsc = handle(self)) || mb_timeout_parse(timeout, MEMBRIDGE_NO_WAIT, &ns) < 0 ||
+	    PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE) < 0)
+		return NULL;
+	c.buf = view.buf;
+	c.cap = (size_t)view.len;
+	ret = run(self, pop_into_once, &c, ns);
+	PyBuffer_Release(&view);
+	if (ret == 0)
+		return PyLong_FromSize_t(c.len);
+	if (empty_or_full(ret))
+		Py_RETURN_NONE;
+	return fail(self, ret, MB_OP_POP, c.len);
+}
+
+PyDoc_STRVAR(used_doc, "used() -> int\n\nBytes in use, frame headers included.");
+
+static PyObject *sp_used(SpscObject *self, PyObject *unused)
+{
+	size_t n;
+	int ret;
+
+	if (!handle(self))
+		return NULL;
+	ret = membridge_spsc_used(self->spsc, &n);
+	return ret < 0 ? fail(self, ret, MB_OP_POP, 0) : PyLong_FromSize_t(n);
+}
+
+PyDoc_STRVAR(free_doc, "free() -> int\n\nBytes free: capacity() - used().");
+
+static PyObject *sp_free(SpscObject *self, PyObject *unused)
+{
+	size_t n;
+	int ret;
+
+	if (!handle(self))
+		return NULL;
+	ret = membridge_spsc_free(self->spsc, &n);
+	return ret < 0 ? fail(self, ret, MB_OP_POP, 0) : PyLong_FromSize_t(n);
+}
+
+PyDoc_STRVAR(capacity_doc, "capacity() -> int\n\nThe ring's data capacity: segment size - 24.");
+
+static PyObject *sp_capacity(SpscObject *self, PyObject *unused)
+{
+	if (!handle(self))
+		return NULL;
+	return PyLong_FromSize_t(self->capacity);
+}
+
+PyDoc_STRVAR(is_empty_doc, "is_empty() -> bool\n\nWhether no message is waiting.");
+
+static PyObject *sp_is_empty(SpscObject *self, PyObject *unused)
+{
+	int ret;
+
+	if (!handle(self))
+		return NULL;
+	ret = membridge_spsc_is_empty(self->spsc);
+	return ret < 0 ? fail(self, ret, MB_OP_POP, 0) : PyBool_FromLong(ret);
+}
+
+PyDoc_STRVAR(is_full_doc, "is_full() -> bool\n\nWhether used() has reached capacity().");
+
+static PyObject *sp_is_full(SpscObject *self, PyObject *unused)
+{
+	int ret;
+
+	if (!handle(self))
+		return NULL;
+	ret = membridge_spsc_is_full(self->spsc);
+	return ret < 0 ? fail(self, ret, MB_OP_POP, 0) : PyBool_FromLong(ret);
+}
+
+static int release(SpscObject *self)
+{
+	struct membridge_spsc *spsc = self->spsc;
+
+	if (!spsc)
+		return 0;
+	if (self->busy) {
+		PyErr_Format(PyExc_RuntimeError,
+			     "SpscRingBuffer '%U' is in use by another thread", self->name);
+		return -1;
+	}
+	self->spsc = NULL;
+	Py_BEGIN_ALLOW_THREADS
+	membridge_spsc_close(spsc);
+	Py_END_ALLOW_THREADS
+	return 0;
+}
+
+PyDoc_STRVAR(close_doc, "close() -> None\n\nDrop the ring handle. A second close() does nothing.");
+
+static PyObject *sp_close(SpscObject *self, PyObject *unused)
+{
+	if (release(self) < 0)
+		return NULL;
+	Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(enter_doc, "__enter__() -> SpscRingBuffer\n\nReturn self.");
+
+static PyObject *sp_enter(SpscObject *self, PyObject *unused)
+{
+	if (!handle(self))
+		return NULL;
+	return Py_NewRef(self);
+}
+
+PyDoc_STRVAR(exit_doc, "__exit__(*exc) -> None\n\nClose the ring handle.");
+
+static PyObject *sp_exit(SpscObject *self, PyObject *args)
+{
+	return sp_close(self, NULL);
+}
+
+static PyObject *sp_repr(SpscObject *self)
+{
+	size_t used;
+
+	if (!self->spsc)
+		return PyUnicode_FromFormat("<membridge.SpscRingBuffer name=%R capacity=%zu closed>",
+					    self->name, self->capacity);
+	if (membridge_spsc_used(self->spsc, &used) < 0)
+		return PyUnicode_FromFormat(
+			"<membridge.SpscRingBuffer name=%R capacity=%zu corrupt>", self->name,
+			self->capacity);
+	return PyUnicode_FromFormat("<membridge.SpscRingBuffer name=%R capacity=%zu used=%zu open>",
+				    self->name, self->capacity, used);
+}
+
+static void sp_finalize(SpscObject *self)
+{
+	PyObject *type, *value, *tb;
+
+	PyErr_Fetch(&type, &value, &tb);
+	if (release(self) < 0)
+		PyErr_WriteUnraisable((PyObject *)self);
+	PyErr_Restore(type, value, tb);
+}
+
+static int sp_traverse(SpscObject *self, visitproc visit, void *arg)
+{
+	Py_VISIT(Py_TYPE(self));
+	return 0;
+}
+
+static void sp_dealloc(SpscObject *self)
+{
+	PyTypeObject *type = Py_TYPE(self);
+
+	PyObject_GC_UnTrack(self);
+	if (PyObject_CallFinalizerFromDealloc((PyObject *)self) < 0)
+		return;
+	Py_CLEAR(self->name);
+	type->tp_free(self);
+	Py_DECREF(type);
+}
+
+#define FASTCALL_KW(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL | METH_KEYWORDS
+#define VARARGS_KW(f) (PyCFunction)(void (*)(void))(f), METH_VARARGS | METH_KEYWORDS
+
+static PyMethodDef sp_methods[] = {
+	{"push", FASTCALL_KW(sp_push), push_doc},
+	{"push_many", VARARGS_KW(sp_push_many), push_many_doc},
+	{"pop", FASTCALL_KW(sp_pop), pop_doc},
+	{"pop_mixed", FASTCALL_KW(sp_pop_mixed), pop_mixed_doc},
+	{"pop_many", VARARGS_KW(sp_pop_many), pop_many_doc},
+	{"pop_into", FASTCALL_KW(sp_pop_into), pop_into_doc},
+	{"used", (PyCFunction)sp_used, METH_NOARGS, used_doc},
+	{"free", (PyCFunction)sp_free, METH_NOARGS, free_doc},
+	{"capacity", (PyCFunction)sp_capacity, METH_NOARGS, capacity_doc},
+	{"is_empty", (PyCFunction)sp_is_empty, METH_NOARGS, is_empty_doc},
+	{"is_full", (PyCFunction)sp_is_full, METH_NOARGS, is_full_doc},
+	{"close", (PyCFunction)sp_close, METH_NOARGS, close_doc},
+	{"__enter__", (PyCFunction)sp_enter, METH_NOARGS, enter_doc},
+	{"__exit__", (PyCFunction)sp_exit, METH_VARARGS, exit_doc},
+	{NULL, NULL, 0, NULL},
+};
+
+PyDoc_STRVAR(sp_doc,
+"A single-producer/single-consumer message ring in a segment.\n"
+"\n"
+"Made by SharedMemory.spsc(). One process (or thread) pushes, one pops; each\n"
+"message is a frame of uint32 length + payload, the payload encoded as in\n"
+"MappedView.write(). push/pop are non-blocking unless given a timeout.");
+
+static PyType_Slot sp_slots[] = {
+	{Py_tp_doc, (void *)sp_doc},
+	{Py_tp_methods, sp_methods},
+	{Py_tp_repr, sp_repr},
+	{Py_tp_finalize, sp_finalize},
+	{Py_tp_traverse, sp_traverse},
+	{Py_tp_dealloc, sp_dealloc},
+	{0, NULL},
+};
+
+PyType_Spec mb_spsc_spec = {
+	.name = "membridge.SpscRingBuffer",
+	.basicsize = sizeof(SpscObject),
+	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
+		 Py_TPFLAGS_DISALLOW_INSTANTIATION,
+	.slots = sp_slots,
+};
