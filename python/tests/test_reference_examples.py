@@ -290,7 +290,7 @@ def _run_isolated(d):
 
 def _run_shared(d):
     lock = open(os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                             "membridge-reference-examples.lock"), "w")
+                             "membridge-reference-examples-%d.lock" % os.getuid()), "w")
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         taken = [n for n in FIXED_NAMES if (SHM_DIR / n).exists()

@@ -320,7 +320,8 @@ def test_permission_error(shm_name):
             assert proc.stdout == "77\n"
         SharedMemory.remove(shm_name)
     else:
-        with SharedMemory.create(shm_name, 64, mode=0o000):
+        # Read-only for its owner: opening it read-write is refused.
+        with SharedMemory.create(shm_name, 64, mode=0o400):
             with pytest.raises(PermissionError) as info:
                 SharedMemory.open(shm_name)
             assert info.value.errno == errno.EACCES
