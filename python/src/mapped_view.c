@@ -481,7 +481,6 @@ static PyObject *lock(MappedViewObject *self, PyObject *const *args, Py_ssize_t 
 {
 	PyObject *timeout = nargs > 0 ? args[0] : Py_None;
 	int64_t ns;
-	int ret;
 
 	if (kwnames && PyTuple_GET_SIZE(kwnames) == 1 && nargs == 0 &&
 	    PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "timeout") == 0)
