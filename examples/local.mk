@@ -26,7 +26,28 @@ dist_check_SCRIPTS += examples/run-examples.sh
 # Runs from the top build directory, where the programs are examples/<name>.
 TESTS += examples/run-examples.sh
 
+EXTRA_DIST += \
+	examples/single_process.py \
+	examples/producer.py \
+	examples/consumer.py \
+	examples/spsc_producer.py \
+	examples/spsc_consumer.py \
+	examples/ring_producer.py \
+	examples/ring_consumer.py \
+	examples/c_to_python.sh \
+	examples/python-demo.sh
+
+# `make demo`: the C ring demo, then (with Python) Python -> Python and
+# C -> Python through a ring. DEMO_FLAGS="-n 100000" sets the count.
 DEMO_FLAGS =
-.PHONY: demo
-demo: $(MB_EXAMPLES:=$(EXEEXT))
+.PHONY: demo demo-c demo-python
+demo: demo-c demo-python
+demo-c: $(MB_EXAMPLES:=$(EXEEXT))
 	$(SHELL) $(srcdir)/examples/ring-demo.sh $(builddir)/examples $(DEMO_FLAGS)
+if HAVE_PYTHON
+demo-python: python-ext examples/ring_producer$(EXEEXT)
+	$(PY_RUN_ENV) $(SHELL) $(srcdir)/examples/python-demo.sh $(builddir)/examples $(DEMO_FLAGS)
+else
+demo-python:
+	@echo "demo-python: no usable Python found by configure; skipped"
+endif

@@ -30,10 +30,24 @@ EXTRA_DIST += \
 	python/tests/test_two_process.py
 
 if HAVE_PYTHON
+# The extension, built in the build tree against lib/.libs: PKG_CONFIG_PATH
+# selects membridge-uninstalled.pc. Every output, egg-info included, goes
+# to python-build/, since srcdir may be read-only.
+PY_BUILD = $(abs_top_builddir)/python-build
+python-ext: lib/libmembridge.la
+	$(AM_V_GEN)cd $(srcdir)/python && \
+	PKG_CONFIG_PATH="$(abs_top_builddir)$${PKG_CONFIG_PATH:+:$$PKG_CONFIG_PATH}" \
+	$(PYTHON) setup.py -q egg_info --egg-base "$(PY_BUILD)" \
+		build --build-base "$(PY_BUILD)" --build-lib "$(PY_BUILD)/lib" \
+		--build-temp "$(PY_BUILD)/temp"
+check_DATA = python-ext
+# How the examples and tests run the built package.
+PY_RUN_ENV = PYTHONPATH="$(PY_BUILD)/lib" PYTHON="$(PYTHON)" \
+	LD_LIBRARY_PATH="$(abs_top_builddir)/lib/.libs$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH}"
 TESTS += tests/run-pytest.sh
 endif
 
 clean-local: clean-python
 clean-python:
 	-rm -rf python-build
-.PHONY: clean-python
+.PHONY: clean-python python-ext
