@@ -35,7 +35,7 @@ if HAVE_PYTHON
 # to python-build/, since srcdir may be read-only.
 PY_BUILD = $(abs_top_builddir)/python-build
 python-ext: lib/libmembridge.la
-	$(AM_V_GEN)cd $(srcdir)/python && \
+	$(AM_V_GEN)$(MKDIR_P) "$(PY_BUILD)" && cd $(srcdir)/python && \
 	PKG_CONFIG_PATH="$(abs_top_builddir)$${PKG_CONFIG_PATH:+:$$PKG_CONFIG_PATH}" \
 	$(PYTHON) setup.py -q egg_info --egg-base "$(PY_BUILD)" \
 		build --build-base "$(PY_BUILD)" --build-lib "$(PY_BUILD)/lib" \
