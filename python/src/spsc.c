@@ -10,6 +10,8 @@ typedef struct {
 	PyObject *name;
 	size_t capacity;
 	int busy;  /* a call is waiting with the GIL released */
+	PyObject *tag;  /* the str last given as a tag (usually an interned literal) */
+	enum membridge_type tag_type;  /* ...and what it parsed to */
 } SpscObject;
 
 PyObject *mb_spsc_new(mb_state *st, struct membridge_spsc *spsc, PyObject *name)
@@ -24,6 +26,8 @@ PyObject *mb_spsc_new(mb_state *st, struct membridge_spsc *spsc, PyObject *name)
 	self->name = Py_NewRef(name);
 	self->capacity = membridge_spsc_capacity(spsc);
 	self->busy = 0;
+	self->tag = NULL;
+	self->tag_type = MEMBRIDGE_BYTES;
 	PyObject_GC_Track(self);
 	return (PyObject *)self;
 }
@@ -304,15 +308,13 @@ static int peek_once(void *ctx, int64_t timeout_ns)
 	return membridge_spsc_peek(c->spsc, &c->frame, timeout_ns);
 }
 
-/* Decode the peeked frame in place (joined first only if it wraps), then
- * consume it whether or not it decoded. */
-static PyObject *take(SpscObject *self, const struct membridge_frame *f, int tagged,
-		      enum membridge_type type, const struct mb_schema *schema)
+/* Decode a frame in place (joined first only if it wraps). */
+static PyObject *decode_frame(SpscObject *self, const struct membridge_frame *f, int tagged,
+			      enum membridge_type type, const struct mb_schema *schema)
 {
 	PyObject *result;
 	char *joined = NULL;
 	const char *payload = f->part[0];
-	int ret;
 
 	if (!tagged) {
 		result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)f->len);
@@ -334,7 +336,16 @@ static PyObject *take(SpscObject *self, const struct membridge_frame *f, int tag
 					   schema);
 		PyMem_Free(joined);
 	}
-	ret = membridge_spsc_consume(self->spsc, f);
+	return result;
+}
+
+/* Decode the peeked frame, then consume it whether or not it decoded. */
+static PyObject *take(SpscObject *self, const struct membridge_frame *f, int tagged,
+		      enum membridge_type type, const struct mb_schema *schema)
+{
+	PyObject *result = decode_frame(self, f, tagged, type, schema);
+	int ret = membridge_spsc_consume(self->spsc, f);
+
 	if (ret < 0) {
 		Py_XDECREF(result);
 		return fail(self, ret, MB_OP_POP, 0);
@@ -342,22 +353,65 @@ static PyObject *take(SpscObject *self, const struct membridge_frame *f, int tag
 	return result;
 }
 
+struct take_call {
+	SpscObject *self;
+	int tagged;
+	enum membridge_type type;
+	const struct mb_schema *schema;
+	PyObject *result;
+};
+
+/* pop_batch callback: decode the one frame; it is consumed either way. */
+static int take_first(void *ctx, const struct membridge_frame *f)
+{
+	struct take_call *t = ctx;
+
+	t->result = decode_frame(t->self, f, t->tagged, t->type, t->schema);
+	return 1;
+}
+
 /* Wait for a message as `timeout` says and take it; None when there is none. */
 static PyObject *pop_common(SpscObject *self, PyObject *timeout, int tagged,
 			    enum membridge_type type, const struct mb_schema *schema)
 {
 	struct peek_call c = {self->spsc};
+	struct take_call t = {self, tagged, type, schema, NULL};
+	size_t popped = 0;
 	int64_t ns;
 	int ret;
 
 	if (mb_timeout_parse(timeout, MEMBRIDGE_NO_WAIT, &ns) < 0)
 		return NULL;
+	/* Fast path, with the GIL: a one-frame batch decodes the frame in place
+	 * and publishes the new head, touching the shared header once (peek +
+	 * consume would read it again before the store). */
+	ret = membridge_spsc_pop_batch(self->spsc, 1, take_first, &t, &popped,
+				       MEMBRIDGE_NO_WAIT);
+	if (popped)
+		return t.result; /* the value, or NULL with the decode error set */
+	if (ret != -EAGAIN || ns == MEMBRIDGE_NO_WAIT)
+		return empty_or_full(ret) ? Py_NewRef(Py_None) : fail(self, ret, MB_OP_POP, 0);
 	ret = run(self, peek_once, &c, ns);
 	if (empty_or_full(ret))
 		Py_RETURN_NONE;
 	if (ret < 0)
 		return fail(self, ret, MB_OP_POP, 0);
 	return take(self, &c.frame, tagged, type, schema);
+}
+
+/* Parse a tag, remembering the last one: a loop's pop("str") passes the same
+ * interned str every time, so an identity check skips the name lookup. */
+static int parse_tag(SpscObject *self, PyObject *tag, enum membridge_type *type)
+{
+	if (tag == self->tag) {
+		*type = self->tag_type;
+		return 0;
+	}
+	if (mb_tag_parse(tag, type) < 0)
+		return -1;
+	Py_XSETREF(self->tag, Py_NewRef(tag));
+	self->tag_type = *type;
+	return 0;
 }
 
 PyDoc_STRVAR(pop_doc,
@@ -377,7 +431,7 @@ static PyObject *sp_pop(SpscObject *self, PyObject *const *args, Py_ssize_t narg
 
 	if (parse_args("pop", args, nargs, kwnames, "tag", &tag, &timeout) < 0 || !handle(self))
 		return NULL;
-	if (tag != Py_None && mb_tag_parse(tag, &type) < 0)
+	if (tag != Py_None && parse_tag(self, tag, &type) < 0)
 		return NULL;
 	return pop_common(self, timeout, tag != Py_None, type, NULL);
 }
@@ -472,7 +526,7 @@ static PyObject *sp_pop_many(SpscObject *self, PyObject *args, PyObject *kwargs)
 		return NULL;
 	if (max_count < 0)
 		return PyErr_Format(PyExc_ValueError, "max_count must be >= 0, not %zd", max_count);
-	if (tag != Py_None && mb_tag_parse(tag, &b.type) < 0)
+	if (tag != Py_None && parse_tag(self, tag, &b.type) < 0)
 		return NULL;
 	b.tagged = tag != Py_None;
 	b.list = PyList_New(0);
@@ -687,6 +741,7 @@ static void sp_dealloc(SpscObject *self)
 	if (PyObject_CallFinalizerFromDealloc((PyObject *)self) < 0)
 		return;
 	Py_CLEAR(self->name);
+	Py_CLEAR(self->tag);
 	type->tp_free(self);
 	Py_DECREF(type);
 }
