@@ -45,9 +45,16 @@ check_DATA = python-ext
 PY_RUN_ENV = PYTHONPATH="$(PY_BUILD)/lib" PYTHON="$(PYTHON)" \
 	LD_LIBRARY_PATH="$(abs_top_builddir)/lib/.libs$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH}"
 TESTS += tests/run-pytest.sh
+# Cross-process rate of short str messages: the ring next to
+# multiprocessing.Queue. BENCH_ARGS='--quick', or '--min-ratio 20' to fail
+# below the target.
+BENCH_ARGS =
+bench-python: python-ext
+	$(PY_RUN_ENV) $(PYTHON) $(srcdir)/bench/python_rate.py $(BENCH_ARGS)
 endif
+EXTRA_DIST += bench/python_rate.py
 
 clean-local: clean-python
 clean-python:
 	-rm -rf python-build
-.PHONY: clean-python python-ext
+.PHONY: clean-python python-ext bench-python
