@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: MIT
+# Manual pages: one page per family in section 3, one-line .so link pages
+# for every other function, and the overview membridge(7).
+dist_man3_MANS = \
+	man/membridge_segment.3 \
+	man/membridge_view.3 \
+	man/membridge_view_lock.3 \
+	man/membridge_spsc.3 \
+	man/membridge_codec.3 \
+	man/membridge_strerror.3 \
+	man/membridge_decode.3 \
+	man/membridge_encode.3 \
+	man/membridge_encoded_size.3 \
+	man/membridge_segment_close.3 \
+	man/membridge_segment_create.3 \
+	man/membridge_segment_data.3 \
+	man/membridge_segment_is_creator.3 \
+	man/membridge_segment_name.3 \
+	man/membridge_segment_open.3 \
+	man/membridge_segment_remove.3 \
+	man/membridge_segment_size.3 \
+	man/membridge_spsc_capacity.3 \
+	man/membridge_spsc_close.3 \
+	man/membridge_spsc_consume.3 \
+	man/membridge_spsc_free.3 \
+	man/membridge_spsc_is_empty.3 \
+	man/membridge_spsc_is_full.3 \
+	man/membridge_spsc_open.3 \
+	man/membridge_spsc_peek.3 \
+	man/membridge_spsc_pop.3 \
+	man/membridge_spsc_pop_batch.3 \
+	man/membridge_spsc_push.3 \
+	man/membridge_spsc_push_batch.3 \
+	man/membridge_spsc_pushv.3 \
+	man/membridge_spsc_used.3 \
+	man/membridge_type_from_name.3 \
+	man/membridge_type_name.3 \
+	man/membridge_version.3 \
+	man/membridge_version_number.3 \
+	man/membridge_view_break_lock.3 \
+	man/membridge_view_close.3 \
+	man/membridge_view_is_write_locked.3 \
+	man/membridge_view_lock_read.3 \
+	man/membridge_view_lock_write.3 \
+	man/membridge_view_open.3 \
+	man/membridge_view_read.3 \
+	man/membridge_view_read_bytes.3 \
+	man/membridge_view_reader_count.3 \
+	man/membridge_view_seek.3 \
+	man/membridge_view_set_timeout.3 \
+	man/membridge_view_size.3 \
+	man/membridge_view_tell.3 \
+	man/membridge_view_unlock.3 \
+	man/membridge_view_write.3 \
+	man/membridge_view_write_bytes.3 \
+	man/membridge_view_zero.3
+dist_man7_MANS = man/membridge.7
+
+# Every exported function has a page, every page names real functions,
+# and mandoc -T lint -W warning is silent.
+dist_check_SCRIPTS += tests/man-check.sh
+TESTS += tests/man-check.sh
