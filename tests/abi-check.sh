@@ -30,5 +30,20 @@ if ! diff -u "$tmp/map" "$tmp/exported-names"; then
 	echo "FAIL: the exported symbols and lib/libmembridge.map differ"
 	status=1
 fi
-[ $status -eq 0 ] && echo "PASS: $(wc -l <"$tmp/map") symbols, header == map == exports"
+# The Debian symbols file records the same names under the same nodes, so
+# a removed or renamed symbol fails here before it fails a package build.
+symbols=$srcdir/debian/libmembridge1.symbols
+checked="header == map == exports"
+if [ -f "$symbols" ]; then
+	awk '/^[A-Z0-9_.]+ *\{/ { node = $1 } /^[[:space:]]*membridge_[a-z0-9_]*;/ {
+		sub(/^[[:space:]]*/, ""); sub(/;.*/, ""); print $0 "@" node }' \
+		"$srcdir/lib/libmembridge.map" | sort >"$tmp/map-nodes"
+	sed -n 's/^ \(membridge_[a-z0-9_]*@[A-Z0-9_.]*\) .*/\1/p' "$symbols" | sort >"$tmp/symbols"
+	if ! diff -u "$tmp/map-nodes" "$tmp/symbols"; then
+		echo "FAIL: lib/libmembridge.map and debian/libmembridge1.symbols differ"
+		status=1
+	fi
+	checked="$checked == debian/libmembridge1.symbols"
+fi
+[ $status -eq 0 ] && echo "PASS: $(wc -l <"$tmp/map") symbols, $checked"
 exit $status
