@@ -1,0 +1,69 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The ways users get libmembridge, proven on this machine (as root):
+#  1. the Debian packages build from a copy of this git tree, lintian reports
+#     no error or warning, and they install: pkg-config, a C program built
+#     with it, man, and the packaged Python module running a ring round trip;
+#  2. `make install` into a temporary prefix plus `pip install
+#     --no-build-isolation ./python` into a venv links that prefix's library.
+# Everything installed is removed again. Run by `make check-installed`.
+set -eu
+srcdir=$(cd "${srcdir:-.}" && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (apt-get install of the .debs)"; exit 77; }
+git -C "$srcdir" rev-parse --git-dir >/dev/null 2>&1 ||
+	{ echo "FAIL: $srcdir is not a git checkout (the packages build from git HEAD)"; exit 1; }
+tmp=$(mktemp -d)
+pkgs="python3-membridge libmembridge-dev libmembridge1"
+cleanup() {
+	dpkg -r $pkgs >/dev/null 2>&1 || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin   # Debian's python3, not a pyenv shim
+step() { echo "== $*"; }
+
+step "Debian packages from git HEAD"
+mkdir "$tmp/src"
+git -C "$srcdir" archive HEAD | tar -x -C "$tmp/src"
+(cd "$tmp/src" && dpkg-buildpackage -us -uc -b >"$tmp/build.log" 2>&1) ||
+	{ tail -40 "$tmp/build.log"; echo "FAIL: dpkg-buildpackage"; exit 1; }
+lintian --fail-on error,warning -i -I --pedantic "$tmp"/*.changes
+ls "$tmp"/*.deb
+
+step "install the packages"
+apt-get install -y -q "$tmp"/libmembridge1_*.deb "$tmp"/libmembridge-dev_*.deb \
+	"$tmp"/python3-membridge_*.deb >/dev/null
+pkg-config --cflags --libs membridge
+cc -Wall -Werror -o "$tmp/single_process" "$srcdir/examples/single_process.c" \
+	$(pkg-config --cflags --libs membridge)
+(cd "$tmp" && ./single_process | tail -n 1)
+ldd "$tmp/single_process" | grep -q "/lib/.*/libmembridge.so.1" ||
+	{ echo "FAIL: the C program does not use the packaged library"; exit 1; }
+man -w membridge_spsc
+man -w membridge_spsc_push
+(cd "$tmp" && /usr/bin/python3 - <<'PY'
+import membridge, os
+assert membridge.__file__.startswith("/usr/lib/python3/dist-packages/"), membridge.__file__
+name = "/membridge-installed-%d" % os.getpid()
+with membridge.SharedMemory.create(name, 1024 + 24) as mem:
+    ring = mem.spsc()
+    ring.push("hello from the package")
+    print("python3-membridge:", ring.pop("str"))
+    ring.close()
+membridge.SharedMemory.remove(name)
+PY
+)
+dpkg -r $pkgs >/dev/null
+
+step "make install into a prefix, pip install into a venv"
+mkdir "$tmp/build"
+(cd "$tmp/build" && "$tmp/src/configure" --prefix="$tmp/prefix" PYTHON=/usr/bin/python3 >/dev/null &&
+	make -j"$(nproc)" >/dev/null && make install >/dev/null)
+/usr/bin/python3 -m venv --system-site-packages "$tmp/venv"
+PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" LDFLAGS="-Wl,-rpath,$tmp/prefix/lib" \
+	"$tmp/venv/bin/pip" install -q --no-build-isolation --no-index "$tmp/src/python"
+ext=$(ls "$tmp"/venv/lib/python3*/site-packages/membridge/_membridge*.so)
+ldd "$ext" | grep "libmembridge.so.1 => $tmp/prefix/lib/libmembridge.so.1" ||
+	{ ldd "$ext"; echo "FAIL: the venv's extension does not use the prefix's library"; exit 1; }
+(cd "$tmp" && "$tmp/venv/bin/python" "$srcdir/examples/single_process.py" | tail -n 1)
+echo "PASS: packages built, lint-clean, installed and used; prefix + venv install works"
