@@ -56,12 +56,14 @@ PY
 dpkg -r $pkgs >/dev/null
 
 step "make install into a prefix, pip install into a venv"
-mkdir "$tmp/build"
-(cd "$tmp/build" && "$tmp/src/configure" --prefix="$tmp/prefix" PYTHON=/usr/bin/python3 >/dev/null &&
+mkdir "$tmp/tree" "$tmp/build"   # a pristine tree: the package build configured src/
+git -C "$srcdir" archive HEAD | tar -x -C "$tmp/tree"
+(cd "$tmp/tree" && ./autogen.sh >/dev/null 2>&1)
+(cd "$tmp/build" && "$tmp/tree/configure" --prefix="$tmp/prefix" PYTHON=/usr/bin/python3 >/dev/null &&
 	make -j"$(nproc)" >/dev/null && make install >/dev/null)
 /usr/bin/python3 -m venv --system-site-packages "$tmp/venv"
 PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" LDFLAGS="-Wl,-rpath,$tmp/prefix/lib" \
-	"$tmp/venv/bin/pip" install -q --no-build-isolation --no-index "$tmp/src/python"
+	"$tmp/venv/bin/pip" install -q --no-build-isolation --no-index "$tmp/tree/python"
 ext=$(ls "$tmp"/venv/lib/python3*/site-packages/membridge/_membridge*.so)
 ldd "$ext" | grep "libmembridge.so.1 => $tmp/prefix/lib/libmembridge.so.1" ||
 	{ ldd "$ext"; echo "FAIL: the venv's extension does not use the prefix's library"; exit 1; }
