@@ -16,6 +16,10 @@
  *     -EINTR so the caller can react; retrying is always safe.
  *   - Everything read from shared memory is untrusted: a corrupt ring header,
  *     frame or lock word yields -EBADMSG, never an access outside the mapping.
+ *   - Handles are opaque. The few structs callers allocate (struct
+ *     membridge_value, membridge_iovec, membridge_frame) are part of the
+ *     MEMBRIDGE_1.0 ABI: their layout never changes while the soname is
+ *     libmembridge.so.1; anything new comes as new types and functions.
  *
  * Memory layouts (bit-exact, native byte order, see membridge(7)):
  *   view segment: int32 lock word, then the data area ("offset 0").
