@@ -275,8 +275,9 @@ typedef int (*membridge_frame_fn)(void *ctx, const struct membridge_frame *frame
  * bytes, capacity a power of two (>= MEMBRIDGE_SPSC_MIN_CAPACITY). A message
  * is a frame: uint32 payload length, then the payload. The handle keeps no
  * copy of its own index between calls, so a process may push, pop, or both.
- * Waiting sleeps on a companion segment "<name>.membridge-wait" created on
- * demand with the segment's mode (removed by membridge_segment_remove()).
+ * Waiting sleeps on a companion segment "<name>.membridge-wait", created
+ * with the segment's mode when the first view or ring of a segment handle
+ * is opened (removed by membridge_segment_remove()).
  * Thread safety: one thread at a time per handle; at most one producer and
  * one consumer at a time across all processes.
  */

@@ -65,3 +65,14 @@ def popen_python(code, *args, **kw):
     kw.setdefault("stderr", subprocess.PIPE)
     kw.setdefault("text", True)
     return subprocess.Popen([PYTHON, "-c", textwrap.dedent(code), *map(str, args)], **kw)
+
+
+def finish(proc, timeout=60):
+    """Wait for a text-mode Popen; (returncode, stdout, stderr), killing it on timeout."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError("timed out\n" + out + err)
+    return proc.returncode, out, err

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mbhelpers import shm_path, wait_path
+from mbhelpers import finish, shm_path, wait_path
 
 
 @pytest.fixture(scope="module")
@@ -23,16 +23,6 @@ def run(script, *args, timeout=60):
 def start(script, *args):
     return subprocess.Popen([sys.executable, str(script), *map(str, args)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish(proc, timeout=60):
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        raise AssertionError("timed out\n" + out + err)
-    return proc.returncode, out, err
 
 
 def gone(name):

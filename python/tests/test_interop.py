@@ -13,11 +13,9 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from membridge import SharedMemory
 
-from mbhelpers import shm_path, wait_path
+from mbhelpers import finish, shm_path, wait_path
 
 COUNT = 100_000
 END = b"end-of-stream:"
@@ -40,16 +38,6 @@ def _run(cmd, **kw):
                             stderr=subprocess.PIPE, text=True, **kw)
 
 
-def _finish(proc, timeout=60):
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        raise AssertionError("timed out\n" + out + err)
-    return proc.returncode, out, err
-
-
 # ------------------------------------------------------------------ ring: C -> Python
 
 def test_c_producer_to_python_consumer(c_examples, shm_name):
@@ -69,7 +57,7 @@ def test_c_producer_to_python_consumer(c_examples, shm_name):
             assert n == COUNT
             assert ring.is_empty()
         finally:
-            rc, out, err = _finish(prod)
+            rc, out, err = finish(prod)
         assert rc == 0, out + err
         assert "ring_producer: sent %d messages" % COUNT in out
     SharedMemory.remove(shm_name)
@@ -98,7 +86,7 @@ def test_c_producer_to_python_batches(c_examples, shm_name):
                     n += 1
             assert n == 20000
         finally:
-            rc, out, err = _finish(prod)
+            rc, out, err = finish(prod)
         assert rc == 0, out + err
     SharedMemory.remove(shm_name)
 
@@ -138,7 +126,7 @@ def test_python_producer_to_c_consumer(c_examples, shm_name):
                     i += n
             assert ring.push(END + b"%d" % COUNT, timeout=20)
     finally:
-        rc, out, err = _finish(cons)
+        rc, out, err = finish(cons)
     assert rc == 0, out + err
     assert "  message 0: msg-0-\n" in out
     assert "  message 1: msg-1-b\n" in out
@@ -158,7 +146,7 @@ def test_python_str_messages_seen_by_c(c_examples, shm_name):
             assert ring.push("msg-0-")  # not what the C consumer expects
             ring.push(END + b"1")
     finally:
-        rc, out, err = _finish(cons)
+        rc, out, err = finish(cons)
     assert rc != 0
     assert 'message 0 is "\x06' in err
 
@@ -222,7 +210,7 @@ def test_python_ring_producer_script_to_c(c_examples, srcdir, shm_name):
                                "-n", "20000", shm_name],
                               capture_output=True, text=True, timeout=60)
     finally:
-        rc, out, err = _finish(cons)
+        rc, out, err = finish(cons)
     assert prod.returncode == 0, prod.stderr
     assert prod.stdout == ("ring_producer.py: sent 20000 messages and the end marker through %s\n"
                            % shm_name)
