@@ -172,7 +172,11 @@ struct mb_waitblock *mb_segment_waitblock(struct membridge_segment *seg)
 			? COMPANION_MAPPED : COMPANION_FAILED;
 		atomic_store_explicit(&seg->companion_state, state, memory_order_release);
 	}
-	/* Another thread still opening it: poll until it is there. */
+	/* Another thread of this process is opening it: a few system calls. */
+	while (state == COMPANION_OPENING) {
+		mb_os_sleep(10 * 1000);
+		state = atomic_load_explicit(&seg->companion_state, memory_order_acquire);
+	}
 	return state == COMPANION_MAPPED ? seg->companion.base : NULL;
 }
 
