@@ -36,3 +36,10 @@ AM_TESTS_ENVIRONMENT = CK_VERBOSITY=normal; export CK_VERBOSITY; srcdir=$(srcdir
 # of every exported function.
 dist_check_SCRIPTS += tests/abi-check.sh tests/api-coverage.sh
 TESTS += tests/abi-check.sh tests/api-coverage.sh
+
+# The bad-input table: one Check test per row (bad call -> exact error).
+check_PROGRAMS += tests/check_bad_input
+TESTS += tests/check_bad_input
+tests_check_bad_input_SOURCES = tests/check_bad_input.c $(MBT_HELPERS)
+tests_check_bad_input_CFLAGS = $(MBT_CFLAGS)
+tests_check_bad_input_LDADD = $(MBT_LDADD)

@@ -127,44 +127,6 @@ def test_int64_edges(view, value):
     assert view.read("i64") == value
 
 
-@pytest.mark.parametrize("value", [I64_MAX + 1, I64_MIN - 1, 2 ** 64, -(2 ** 100)])
-def test_int_outside_int64(view, value):
-    view.write(b"\xaa" * 8)
-    view.seek()
-    with pytest.raises(OverflowError):
-        view.write(value)
-    with pytest.raises(OverflowError):
-        view.write(value, offset=0)
-    with pytest.raises(OverflowError):
-        view.write_mixed([1, value])
-    assert view.tell() == 0
-    assert view.read_range(0, 16) == b"\xaa" * 8 + bytes(8)
-
-
-@pytest.mark.parametrize("value", [None, {"a": 1}, object(), 1j, {1, 2}, (1, 2)])
-def test_unsupported_type(view, value):
-    with pytest.raises(TypeError):
-        view.write(value)
-    with pytest.raises(TypeError):
-        view.write_mixed([1, value])
-    assert view.tell() == 0
-    assert view.read_range(0, 16) == bytes(16)
-
-
-def test_write_list_needs_write_mixed(view):
-    with pytest.raises(TypeError) as info:
-        view.write([1, 2])
-    assert "write_mixed" in str(info.value)
-    assert view.tell() == 0
-
-
-def test_lone_surrogate_is_not_written(view):
-    with pytest.raises(UnicodeEncodeError):
-        view.write("bad \ud800 surrogate")
-    assert view.tell() == 0
-    assert view.read_range(0, 8) == bytes(8)
-
-
 def test_empty_str_and_unicode(view):
     view.write("")
     view.write("żółw 🐢")
@@ -221,50 +183,6 @@ def test_f32_rounds_like_c(view):
     assert view.read("f32") == struct.unpack("=f", struct.pack("=f", 0.1))[0]
 
 
-@pytest.mark.parametrize("tag", ["", "string", "INT", "bytes", "i16", "double", "str "])
-def test_unknown_tag(view, tag):
-    with pytest.raises(ValueError):
-        view.read(tag)
-    with pytest.raises(ValueError):
-        view.read_mixed([(tag, 1)])
-    assert view.tell() == 0
-
-
-def test_tag_must_be_str(view):
-    with pytest.raises(TypeError):
-        view.read(8)
-    with pytest.raises(TypeError):
-        view.read(b"int")
-
-
-def test_read_past_end(view):
-    view.seek(DATA - 4)
-    with pytest.raises(ValueError):
-        view.read("int")
-    assert view.tell() == DATA - 4
-    assert view.read("i32") == 0
-    assert view.tell() == DATA
-    with pytest.raises(ValueError):
-        view.read("bool")
-
-
-def test_read_str_length_past_end(view):
-    view.write(struct.pack("=I", DATA), offset=0)  # claims more bytes than exist
-    view.seek()
-    with pytest.raises(ValueError):
-        view.read("str")
-    assert view.tell() == 0
-
-
-def test_read_invalid_utf8(view):
-    view.write(struct.pack("=I", 3) + b"a\xffb", offset=0)
-    view.seek()
-    with pytest.raises(UnicodeDecodeError):
-        view.read("str")
-    # Nothing is silently altered: the raw bytes are still there.
-    assert view.read_range(0, 7) == struct.pack("=I", 3) + b"a\xffb"
-
-
 # ------------------------------------------------------------------ cursor rule
 
 def test_cursor_rule_write_with_offset(view):
@@ -318,38 +236,6 @@ def test_seek_and_tell(view):
     assert view.tell() == DATA
 
 
-def test_write_out_of_range_touches_nothing(view):
-    before = view.read_all()
-    with pytest.raises(ValueError):
-        view.write(b"xy", offset=DATA - 1)
-    with pytest.raises(ValueError):
-        view.write(1, offset=DATA - 7)
-    with pytest.raises(ValueError):
-        view.write(1, offset=DATA)
-    with pytest.raises(ValueError):
-        view.write(1, offset=-1)
-    with pytest.raises(ValueError):
-        view.write("x" * DATA)
-    view.seek(DATA - 2)
-    with pytest.raises(ValueError):
-        view.write(b"abc")
-    assert view.tell() == DATA - 2
-    with pytest.raises(ValueError):
-        view.write_mixed([b"a", b"bc"])
-    assert view.tell() == DATA - 2
-    assert view.read_all() == before
-    view.write(b"ab")  # exactly fits
-    assert view.tell() == DATA
-    assert view.read_range(DATA - 2, 2) == b"ab"
-
-
-@pytest.mark.parametrize("offset,length", [(0, 0), (10, 0), (0, DATA + 1), (DATA, 1),
-                                           (DATA - 1, 2), (-1, 1), (0, -1)])
-def test_read_range_bounds(view, offset, length):
-    with pytest.raises(ValueError):
-        view.read_range(offset, length)
-
-
 def test_read_range_edges(view):
     view.write(b"Z", offset=DATA - 1)
     assert view.read_range(DATA - 1, 1) == b"Z"
@@ -396,35 +282,12 @@ def test_write_mixed_with_offset(view):
     assert view.read_range(50, 21) == struct.pack("=qq", 1, 2) + s("z")
 
 
-def test_write_mixed_requires_list(view):
-    with pytest.raises(TypeError):
-        view.write_mixed("abc")
-    with pytest.raises(TypeError):
-        view.write_mixed(42)
-
-
 def test_read_mixed_counts(view):
     view.write_mixed([[1, 2, 3], 4.5, ["p", "q"]])
     view.seek()
     assert view.read_mixed([("int", 3), ("float", 1), ("str", 2)]) == [[1, 2, 3], 4.5, ["p", "q"]]
     view.seek()
     assert view.read_mixed([("i64", 1), ("i64", 2)]) == [1, [2, 3]]
-
-
-def test_read_mixed_errors(view):
-    with pytest.raises(TypeError):
-        view.read_mixed("int")
-    with pytest.raises((TypeError, ValueError)):
-        view.read_mixed([("int",)])
-    with pytest.raises((TypeError, ValueError)):
-        view.read_mixed([("int", "two")])
-    with pytest.raises(ValueError):
-        view.read_mixed([("int", -1)])
-    with pytest.raises(ValueError):
-        view.read_mixed([("int", 1)], offset=DATA - 4)
-    with pytest.raises(ValueError):
-        view.read_mixed([("u8", DATA + 1)])
-    assert view.tell() == 0
 
 
 # ------------------------------------------------------------------ locks
@@ -586,15 +449,6 @@ def test_break_lock_live_writer(mem, view):
     other.close()
 
 
-def test_lock_timeout_types(view):
-    with pytest.raises(TypeError):
-        view.lock_read(timeout="1")
-    with pytest.raises(ValueError):
-        view.lock_read(timeout=-1)
-    with pytest.raises(ValueError):
-        view.lock_write(timeout=math.nan)
-
-
 # ------------------------------------------------------------------ buffer protocol
 
 def test_memoryview_is_the_data_area(mem, view):
@@ -663,34 +517,6 @@ def test_repr(mem, view):
     view.close()
     r = repr(view)
     assert r.startswith("<membridge.MappedView ") and "closed" in r
-
-
-CALLS = [
-    ("write", (1,)), ("write_mixed", ([1],)), ("read", ("int",)),
-    ("read_mixed", ([("int", 1)],)), ("read_range", (0, 1)), ("read_all", ()),
-    ("seek", (0,)), ("tell", ()), ("zero", ()), ("size", ()), ("reader_count", ()),
-    ("is_write_locked", ()), ("lock_read", ()), ("lock_write", ()), ("unlock", ()),
-    ("break_lock", ()),
-]
-
-
-@pytest.mark.parametrize("method,args", CALLS, ids=[c[0] for c in CALLS])
-def test_closed_view_raises(view, method, args):
-    assert view.close() is None
-    assert view.close() is None
-    with pytest.raises(ValueError) as info:
-        getattr(view, method)(*args)
-    assert "closed" in str(info.value)
-
-
-def test_closed_view_lock_context_managers(view):
-    view.close()
-    with pytest.raises(ValueError):
-        with view.read_locked():
-            pass
-    with pytest.raises(ValueError):
-        with view.write_locked():
-            pass
 
 
 def test_context_manager(mem):

@@ -65,12 +65,6 @@ def test_create_mode_is_exact(shm_name, mode):
         SharedMemory.remove(shm_name)
 
 
-def test_create_mode_out_of_range(shm_name):
-    with pytest.raises(ValueError):
-        SharedMemory.create(shm_name, 64, mode=0o1777)
-    assert not shm_path(shm_name).exists()
-
-
 def test_mode_is_keyword_only(shm_name):
     with pytest.raises(TypeError):
         SharedMemory.create(shm_name, 64, 0o600)
@@ -124,27 +118,7 @@ def test_create_attach_when_missing_creates(shm_name):
     SharedMemory.remove(shm_name)
 
 
-def test_create_replace_and_attach_conflict(shm_name):
-    with pytest.raises(ValueError):
-        SharedMemory.create(shm_name, 64, replace=True, attach=True)
-    assert not shm_path(shm_name).exists()
-
-
 # ------------------------------------------------------------------ names and sizes
-
-BAD_NAMES = ["", "noslash", "/", "/a/b", "//", "/.", "/..", "/" + "x" * 240,
-             "/seg.membridge-wait", "/nul\0byte"]
-
-
-@pytest.mark.parametrize("name", BAD_NAMES)
-def test_bad_names(name):
-    with pytest.raises(ValueError) as info:
-        SharedMemory.create(name, 64)
-    assert "name" in str(info.value).lower()
-    with pytest.raises(ValueError):
-        SharedMemory.open(name)
-    with pytest.raises(ValueError):
-        SharedMemory.remove(name)
 
 
 def test_longest_name_is_accepted(shm_names):
@@ -159,37 +133,6 @@ def test_longest_name_is_accepted(shm_names):
             SharedMemory.remove(name)
         except FileNotFoundError:
             pass
-
-
-@pytest.mark.parametrize("name", [b"/bytes", 5, None])
-def test_name_must_be_str(name):
-    with pytest.raises(TypeError):
-        SharedMemory.create(name, 64)
-    with pytest.raises(TypeError):
-        SharedMemory.open(name)
-    with pytest.raises(TypeError):
-        SharedMemory.remove(name)
-
-
-@pytest.mark.parametrize("size", [0, -1, -4096])
-def test_bad_sizes(shm_name, size):
-    with pytest.raises(ValueError) as info:
-        SharedMemory.create(shm_name, size)
-    assert "size" in str(info.value).lower()
-    assert not shm_path(shm_name).exists()
-
-
-@pytest.mark.parametrize("size", ["64", 64.0, None])
-def test_size_must_be_int(shm_name, size):
-    with pytest.raises(TypeError):
-        SharedMemory.create(shm_name, size)
-    assert not shm_path(shm_name).exists()
-
-
-def test_huge_size_fails_cleanly(shm_name):
-    with pytest.raises((OverflowError, ValueError, OSError)):
-        SharedMemory.create(shm_name, 2 ** 64)
-    assert not shm_path(shm_name).exists()
 
 
 # ------------------------------------------------------------------ open / remove
@@ -215,15 +158,6 @@ def test_open_missing(shm_name):
     assert shm_name in str(info.value)
     with pytest.raises(FileNotFoundError):
         SharedMemory.open(shm_name, 64)
-
-
-@pytest.mark.parametrize("size", [999, 1001, 64, 4096])
-def test_open_wrong_size(shm_name, size):
-    with SharedMemory.create(shm_name, 1000):
-        with pytest.raises(ValueError) as info:
-            SharedMemory.open(shm_name, size)
-        assert "size" in str(info.value).lower()
-    SharedMemory.remove(shm_name)
 
 
 def test_remove(shm_name):
@@ -343,24 +277,6 @@ def test_map_needs_more_than_the_lock_word(shm_names):
     SharedMemory.remove(tiny)
 
 
-def test_spsc_size_must_be_power_of_two_plus_header(shm_name):
-    with SharedMemory.create(shm_name, 1000) as mem:
-        with pytest.raises(ValueError) as info:
-            mem.spsc()
-        msg = str(info.value)
-        # The nearest valid sizes around 1000 are 512 + 24 and 1024 + 24.
-        assert "536" in msg and "1048" in msg
-    SharedMemory.remove(shm_name)
-
-
-@pytest.mark.parametrize("size", [24, 25, 26, 28])
-def test_spsc_too_small(shm_name, size):
-    with SharedMemory.create(shm_name, size) as mem:
-        with pytest.raises(ValueError):
-            mem.spsc()
-    SharedMemory.remove(shm_name)
-
-
 def test_spsc_smallest(shm_name):
     with SharedMemory.create(shm_name, 8 + 24) as mem:
         with mem.spsc() as ring:
@@ -398,17 +314,6 @@ def test_repr(shm_name):
     r = repr(mem)
     assert r.startswith("<membridge.SharedMemory ")
     assert "closed" in r and "open>" not in r
-    SharedMemory.remove(shm_name)
-
-
-def test_close_twice_and_closed_errors(shm_name):
-    mem = SharedMemory.create(shm_name, 128)
-    assert mem.close() is None
-    assert mem.close() is None
-    for call in (mem.name, mem.size, mem.map, mem.spsc):
-        with pytest.raises(ValueError) as info:
-            call()
-        assert "closed" in str(info.value)
     SharedMemory.remove(shm_name)
 
 
