@@ -12,8 +12,10 @@
  *     unchanged on failure. Destructors accept NULL.
  *   - Timeouts are in nanoseconds: MEMBRIDGE_NO_WAIT (0) tries once,
  *     MEMBRIDGE_WAIT_FOREVER (-1) waits without limit, any other positive
- *     value bounds the wait. A wait interrupted by a signal handler returns
- *     -EINTR so the caller can react; retrying is always safe.
+ *     value bounds the wait; a value below -1 makes the call fail with
+ *     -EINVAL (a view's default timeout too, in the calls that use it). A
+ *     wait interrupted by a signal handler returns -EINTR so the caller can
+ *     react; retrying is always safe.
  *   - Everything read from shared memory is untrusted: a corrupt ring header,
  *     frame or lock word yields -EBADMSG, never an access outside the mapping.
  *   - Handles are opaque. The few structs callers allocate (struct
@@ -226,7 +228,11 @@ MEMBRIDGE_API bool membridge_view_is_write_locked(const struct membridge_view *v
  * word and records its pid namespace in the companion segment; a dead writer
  * is only recognised when it lived in the caller's pid namespace. A peer
  * that writes -1 interoperates, but its death can only be recovered with
- * MEMBRIDGE_BREAK_FORCE.
+ * MEMBRIDGE_BREAK_FORCE. A writer killed at any moment (SIGKILL included)
+ * is seen dead once its process has been reaped; the data may be half
+ * written. A reader that dies leaves its count: readers still get in,
+ * writers get -ETIMEDOUT (or wait, without a limit) until
+ * membridge_view_break_lock(view, MEMBRIDGE_BREAK_FORCE).
  */
 MEMBRIDGE_API int membridge_view_lock_read(struct membridge_view *view, int64_t timeout_ns);
 MEMBRIDGE_API int membridge_view_lock_write(struct membridge_view *view, int64_t timeout_ns);
@@ -309,7 +315,11 @@ MEMBRIDGE_API int membridge_spsc_push_batch(struct membridge_spsc *spsc,
 
 /* Pop one message into buf. *len gets the payload length. -EAGAIN when the
  * ring is empty and timeout_ns is 0; -ENOBUFS when cap is too small (the
- * message stays, *len tells the size needed). */
+ * message stays, *len tells the size needed). The message leaves the ring
+ * before pop returns: a consumer killed before it used the copy loses it.
+ * With peek + consume (or pop_batch) a killed consumer's message stays in
+ * the ring and is delivered again. A killed producer's unpublished frame is
+ * never seen. */
 MEMBRIDGE_API int membridge_spsc_pop(struct membridge_spsc *spsc, void *buf, size_t cap,
 				     size_t *len, int64_t timeout_ns);
 /* See the next message in place without consuming it. */

@@ -37,6 +37,27 @@ AM_TESTS_ENVIRONMENT = CK_VERBOSITY=normal; export CK_VERBOSITY; srcdir=$(srcdir
 dist_check_SCRIPTS += tests/abi-check.sh tests/api-coverage.sh
 TESTS += tests/abi-check.sh tests/api-coverage.sh
 
+# Threads, crash and kill tests, and the two-process soak (tests/soak.sh runs
+# it in make check; run tests/soak --messages N by hand for a long run). They
+# share the checked message stream of tests/soak-stream.[ch].
+MBT_STREAM = tests/soak-stream.c tests/soak-stream.h
+check_PROGRAMS += tests/check_threads tests/check_crash tests/soak
+TESTS += tests/check_threads tests/check_crash
+tests_check_threads_SOURCES = tests/check_threads.c $(MBT_HELPERS) $(MBT_STREAM)
+tests_check_threads_CFLAGS = $(MBT_CFLAGS) -pthread
+tests_check_threads_LDFLAGS = -pthread
+tests_check_threads_LDADD = $(MBT_LDADD)
+tests_check_crash_SOURCES = tests/check_crash.c $(MBT_HELPERS) $(MBT_STREAM)
+tests_check_crash_CFLAGS = $(MBT_CFLAGS)
+tests_check_crash_LDADD = $(MBT_LDADD)
+tests_soak_SOURCES = tests/soak.c $(MBT_STREAM)
+tests_soak_LDADD = lib/libmembridge.la
+dist_check_SCRIPTS += tests/soak.sh
+TESTS += tests/soak.sh
+# soak.sh runs the soak program under the same wrapper as the test programs
+# (valgrind in make check-valgrind).
+AM_TESTS_ENVIRONMENT += MBT_LOG_COMPILER='$(LOG_COMPILER)'; export MBT_LOG_COMPILER;
+
 # The bad-input table: one Check test per row (bad call -> exact error).
 check_PROGRAMS += tests/check_bad_input
 TESTS += tests/check_bad_input
