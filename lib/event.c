@@ -57,8 +57,11 @@ static int sleep_once(struct mb_event *ev, int64_t slice, int (*ready)(void *ctx
 int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int (*ready)(void *ctx), void *ctx)
 {
 	int64_t slice, deadline;
-	int ret = ready(ctx), i;
+	int ret, i;
 
+	if (timeout_ns < MEMBRIDGE_WAIT_FOREVER)
+		return -EINVAL;
+	ret = ready(ctx);
 	if (ret != 0)
 		return ret > 0 ? 0 : ret;
 	if (timeout_ns == 0)

@@ -302,6 +302,9 @@ PyObject *mb_payload_decode(mb_state *st, const char *payload, size_t len,
 
 		if (s->count == 1) {
 			item = decode_one(st, payload, len, &pos, s->type);
+		} else if ((size_t)s->count > len - pos) {
+			/* Each value takes a byte at least: fail before allocating. */
+			item = mb_py_raise_decode(st, -ENODATA, payload, len, pos, s->type);
 		} else {
 			item = PyList_New(s->count);
 			for (j = 0; item && j < s->count; j++) {

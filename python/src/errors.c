@@ -102,6 +102,10 @@ PyObject *mb_py_raise(mb_state *st, int err, enum mb_op op, PyObject *name, size
 	case MB_PY_RAISED:
 		return NULL;
 	case -ENOMEM:
+		if (op == MB_OP_CREATE || op == MB_OP_OPEN)
+			return PyErr_Format(PyExc_MemoryError,
+					    "cannot map %zu bytes of '%U': not enough address space "
+					    "or memory; use a smaller size", n, name);
 		return PyErr_NoMemory();
 	case -EINVAL:
 		return invalid(op, name, n);

@@ -284,6 +284,10 @@ static int read_schema(MappedViewObject *self, const struct mb_schema *schema,
 
 		if (s->count == 1) {
 			ret = read_value(self, s->type, &item);
+		} else if ((size_t)s->count > membridge_view_size(self->view) -
+				membridge_view_tell(self->view)) {
+			/* Each value takes a byte at least: fail before allocating. */
+			ret = -ERANGE;
 		} else if (!(item = PyList_New(s->count))) {
 			ret = MB_PY_RAISED;
 		} else {

@@ -51,13 +51,14 @@ static PyObject *sm_create(PyTypeObject *cls, PyObject *args, PyObject *kwargs)
 	struct membridge_segment *seg = NULL;
 	PyObject *name;
 	Py_ssize_t size;
-	unsigned int mode = MEMBRIDGE_MODE_DEFAULT;
+	PyObject *mode_obj = NULL;
+	long mode = MEMBRIDGE_MODE_DEFAULT;
 	int replace = 0, attach = 0, ret;
 	unsigned flags;
 	const char *cname;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Un|$Ipp:create", kwlist, &name, &size,
-					 &mode, &replace, &attach))
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Un|$O!pp:create", kwlist, &name, &size,
+					 &PyLong_Type, &mode_obj, &replace, &attach))
 		return NULL;
 	if (replace && attach) {
 		PyErr_SetString(PyExc_ValueError, "pass replace=True or attach=True, not both");
@@ -65,7 +66,15 @@ static PyObject *sm_create(PyTypeObject *cls, PyObject *args, PyObject *kwargs)
 	}
 	if (size <= 0)
 		return PyErr_Format(PyExc_ValueError, "size must be > 0, not %zd", size);
-	if (mode == 0 || mode > 0777)
+	if (mode_obj) {
+		mode = PyLong_AsLong(mode_obj);
+		if (mode == -1 && PyErr_Occurred()) {
+			if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+				return NULL;
+			PyErr_Clear();
+		}
+	}
+	if (mode <= 0 || mode > 0777)
 		return PyErr_Format(PyExc_ValueError,
 				    "mode must be permission bits between 0o001 and 0o777 (the "
 				    "library reads 0 as its default, 0o600)");
@@ -75,7 +84,7 @@ static PyObject *sm_create(PyTypeObject *cls, PyObject *args, PyObject *kwargs)
 	flags = replace ? MEMBRIDGE_CREATE_REPLACE
 			: attach ? MEMBRIDGE_CREATE_ATTACH : MEMBRIDGE_CREATE_EXCLUSIVE;
 	Py_BEGIN_ALLOW_THREADS
-	ret = membridge_segment_create(cname, (size_t)size, mode, flags, &seg);
+	ret = membridge_segment_create(cname, (size_t)size, (unsigned)mode, flags, &seg);
 	Py_END_ALLOW_THREADS
 	if (ret < 0)
 		return mb_py_raise(mb_state_of_type(cls), ret, MB_OP_CREATE, name, (size_t)size);
