@@ -64,3 +64,15 @@ TESTS += tests/check_bad_input
 tests_check_bad_input_SOURCES = tests/check_bad_input.c $(MBT_HELPERS)
 tests_check_bad_input_CFLAGS = $(MBT_CFLAGS)
 tests_check_bad_input_LDADD = $(MBT_LDADD)
+
+# Security: permissions between users and names that try to leave /dev/shm;
+# a hostile peer scribbling on a live ring and a live view lock
+# (MBT_HOSTILE_SECONDS=N for a longer run).
+check_PROGRAMS += tests/check_permissions tests/check_hostile
+TESTS += tests/check_permissions tests/check_hostile
+tests_check_permissions_SOURCES = tests/check_permissions.c $(MBT_HELPERS)
+tests_check_permissions_CFLAGS = $(MBT_CFLAGS)
+tests_check_permissions_LDADD = $(MBT_LDADD)
+tests_check_hostile_SOURCES = tests/check_hostile.c $(MBT_HELPERS)
+tests_check_hostile_CFLAGS = $(MBT_CFLAGS)
+tests_check_hostile_LDADD = $(MBT_LDADD)
