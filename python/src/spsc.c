@@ -346,6 +346,10 @@ static PyObject *take(SpscObject *self, const struct membridge_frame *f, int tag
 	PyObject *result = decode_frame(self, f, tagged, type, schema);
 	int ret = membridge_spsc_consume(self->spsc, f);
 
+	/* The frame came from our own peek: if consume now calls it unpublished,
+	 * the producer's side took its tail back. */
+	if (ret == -EINVAL)
+		ret = -EBADMSG;
 	if (ret < 0) {
 		Py_XDECREF(result);
 		return fail(self, ret, MB_OP_POP, 0);

@@ -392,10 +392,6 @@ TAIL_FLICKER = """
 """
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: pop(timeout) raises a bare ValueError('invalid argument for ...') when "
-    "membridge_spsc_consume() returns -EINVAL for a frame whose tail the peer took "
-    "back after the peek; corrupt peer state must raise CorruptSegmentError"))
 def test_pop_when_peer_takes_back_its_tail(shm_name):
     """A frame published and unpublished under a waiting pop: the frame, None
     or CorruptSegmentError, never a bare ValueError blaming the caller."""
