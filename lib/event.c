@@ -35,28 +35,58 @@ static int64_t slice_before(int64_t deadline)
 	return left < MB_WAIT_SLICE_NS ? left : MB_WAIT_SLICE_NS;
 }
 
-/* One sleep of at most `slice` on ev, announced in ev->sleepers. Returns
- * what ready() returned if it was not 0, else the result of the sleep. */
-static int sleep_once(struct mb_event *ev, int64_t slice, int (*ready)(void *ctx), void *ctx)
+/* Sleep on ev until ready(ctx) is non-zero or the deadline passes. The
+ * waiter announces itself in ev->sleepers once, for the whole wait: the
+ * heavy fence then orders the announcement before every later check of the
+ * condition, against the light fence of each notifier. Each sleep reads
+ * ev->seq before checking, so a notification in between ends the sleep. */
+static int sleep_until(struct mb_event *ev, int64_t deadline, int (*ready)(void *ctx),
+		       void *ctx)
 {
-	uint32_t seq = atomic_load_explicit(&ev->seq, memory_order_acquire);
+	int64_t slice;
+	uint32_t seq;
 	int ret;
 
 	atomic_fetch_add_explicit(&ev->sleepers, 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
-	ret = ready(ctx);
-	if (ret == 0) {
+	mb_os_fence_heavy();
+	for (;;) {
+		seq = atomic_load_explicit(&ev->seq, memory_order_acquire);
+		ret = ready(ctx);
+		if (ret != 0)
+			break;
+		slice = slice_before(deadline);
+		if (slice < 0) {
+			ret = (int)slice;
+			break;
+		}
 		ret = mb_os_wait(&ev->seq, seq, slice);
-		if (ret == -ETIMEDOUT)
-			ret = 0;
+		if (ret < 0 && ret != -ETIMEDOUT)
+			break;
 	}
 	atomic_fetch_sub_explicit(&ev->sleepers, 1, memory_order_relaxed);
-	return ret;
+	return ret > 0 ? 0 : ret;
+}
+
+/* Without a companion: check, then sleep a short while, until the deadline. */
+static int poll_until(int64_t deadline, int (*ready)(void *ctx), void *ctx)
+{
+	int64_t slice;
+	int ret;
+
+	for (;;) {
+		ret = ready(ctx);
+		if (ret != 0)
+			return ret > 0 ? 0 : ret;
+		slice = slice_before(deadline);
+		if (slice < 0)
+			return (int)slice;
+		mb_os_sleep(slice < MB_POLL_NS ? slice : MB_POLL_NS);
+	}
 }
 
 int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int (*ready)(void *ctx), void *ctx)
 {
-	int64_t slice, deadline;
+	int64_t deadline;
 	int ret, i;
 
 	if (timeout_ns < MEMBRIDGE_WAIT_FOREVER)
@@ -68,29 +98,12 @@ int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int (*ready)(void *ct
 		return -EAGAIN;
 	deadline = mb_deadline(timeout_ns);
 	for (i = 0; i < MB_SPIN_TRIES; i++) {
-		ret = ready(ctx);
-		if (ret != 0)
-			return ret > 0 ? 0 : ret;
 		mb_os_cpu_relax();
-	}
-	for (;;) {
 		ret = ready(ctx);
 		if (ret != 0)
 			return ret > 0 ? 0 : ret;
-		slice = slice_before(deadline);
-		if (slice < 0)
-			return (int)slice;
-		if (ev) {
-			ret = sleep_once(ev, slice, ready, ctx);
-		} else { /* no companion: poll */
-			mb_os_sleep(slice < MB_POLL_NS ? slice : MB_POLL_NS);
-			ret = 0;
-		}
-		if (ret > 0)
-			return 0;
-		if (ret < 0 && ret != -ETIMEDOUT)
-			return ret;
 	}
+	return ev ? sleep_until(ev, deadline, ready, ctx) : poll_until(deadline, ready, ctx);
 }
 
 void mb_event_notify(struct mb_event *ev)
@@ -98,7 +111,7 @@ void mb_event_notify(struct mb_event *ev)
 	if (!ev)
 		return;
 	/* Order the caller's state change before the look at sleepers. */
-	atomic_thread_fence(memory_order_seq_cst);
+	mb_os_fence_light();
 	if (atomic_load_explicit(&ev->sleepers, memory_order_relaxed) == 0)
 		return;
 	atomic_fetch_add_explicit(&ev->seq, 1, memory_order_release);

@@ -16,8 +16,10 @@
  * An event count: waiters sleep on `seq`, and a notifier only makes a system
  * call when `sleepers` says somebody sleeps. Waiters announce themselves,
  * then re-check their condition before sleeping; notifiers change the shared
- * state, then look at `sleepers` (both with sequentially consistent ordering),
- * so a wake-up is never lost between the check and the sleep.
+ * state, then look at `sleepers`. The two sides order their store before
+ * their load with an asymmetric fence (platform.h: the waiter pays a heavy
+ * one per wait, the notifier a light one per call), so a wake-up is never
+ * lost between the check and the sleep.
  */
 struct mb_event {
 	_Alignas(MB_CACHELINE) _Atomic uint32_t seq;

@@ -11,6 +11,9 @@
 #include <unistd.h>
 #ifdef __linux__
 #include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/syscall.h>
 #endif
 
@@ -210,3 +213,61 @@ void mb_os_cpu_relax(void)
 	__asm__ __volatile__("yield");
 #endif
 }
+
+#if defined(__linux__) && defined(SYS_membarrier)
+/* 0: not asked yet, 1: registered for expedited global barriers, -1: no. */
+static _Atomic int fence_state;
+
+/* A child of fork() is another process: it registers again. */
+static void fence_forget(void)
+{
+	atomic_store_explicit(&fence_state, 0, memory_order_relaxed);
+}
+
+static void fence_setup_once(void)
+{
+	pthread_atfork(NULL, NULL, fence_forget);
+}
+
+static void fence_register(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	if (atomic_load_explicit(&fence_state, memory_order_relaxed) < 0)
+		return;
+	pthread_once(&once, fence_setup_once);
+	atomic_store_explicit(&fence_state,
+			      syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED,
+				      0, 0) == 0 ? 1 : -1,
+			      memory_order_relaxed);
+}
+
+void mb_os_fence_light(void)
+{
+	if (atomic_load_explicit(&fence_state, memory_order_relaxed) > 0) {
+		atomic_signal_fence(memory_order_seq_cst);
+		return;
+	}
+	/* Not registered: a full fence, also on the call that registers, since
+	 * a heavy fence that ran before the registration missed this process. */
+	fence_register();
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+void mb_os_fence_heavy(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	/* Fails only where no process could register: they all use fences. */
+	syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
+}
+#else
+void mb_os_fence_light(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+void mb_os_fence_heavy(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+}
+#endif

@@ -48,4 +48,14 @@ void mb_os_sleep(int64_t ns);
 /* Relax the CPU in a spin loop. */
 void mb_os_cpu_relax(void);
 
+/*
+ * An asymmetric full barrier between processes. mb_os_fence_light() is the
+ * frequent side: a full fence, or only a compiler barrier once the kernel
+ * has agreed to interrupt this process for mb_os_fence_heavy(), the rare
+ * side, which runs a full barrier on every CPU that runs such a process.
+ * A light fence pairs with a heavy one (never light with light).
+ */
+void mb_os_fence_light(void);
+void mb_os_fence_heavy(void);
+
 #endif /* MEMBRIDGE_PLATFORM_H */
