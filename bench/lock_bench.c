@@ -340,8 +340,8 @@ static double contended(enum impl impl, enum mode mode, int readers, struct shar
 			  (unsigned long long)payload, (unsigned long long)sh->res[0].writes);
 	for (i = 1; i <= readers; i++) {
 		if (sh->res[i].torn)
-			bench_die("%s: reader %d saw %llu half-written payloads", impl_name[impl], i,
-				  (unsigned long long)sh->res[i].torn);
+			bench_die("%s: reader %d saw %llu half-written payloads",
+				  impl_name[impl], i, (unsigned long long)sh->res[i].torn);
 	}
 	test_end(&owner, sh, name);
 	return (double)(t1 - t0) / 1e9;
@@ -380,11 +380,12 @@ int main(int argc, char **argv)
 		   "MEMBRIDGE_WAIT_FOREVER; the pthread locks are PTHREAD_PROCESS_SHARED in shared "
 		   "memory, glibc's default (reader-preferring) kind and "
 		   "PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP", iters, iters / 10, opts.runs);
-	bench_note("lock throughput", "1 writer (CPU 0) and 1-3 readers (CPUs 1, 2, 3 modulo the %d) in "
-		   "separate processes take the lock in a loop for %lld ms after %d warm-up "
-		   "acquisitions each; median of %d runs; readers check the %d words the writer "
-		   "updates under the lock, the parent checks the writer's count", bench_cpu_count(),
-		   (long long)(duration_ns / 1000000), WARMUP_OPS, opts.runs, PAYLOAD_WORDS);
+	bench_note("lock throughput", "1 writer (CPU 0) and 1-3 readers (CPUs 1, 2, 3 modulo "
+		   "the %d) in separate processes take the lock in a loop for %lld ms after %d "
+		   "warm-up acquisitions each; median of %d runs; readers check the %d words the "
+		   "writer updates under the lock, the parent checks the writer's count",
+		   bench_cpu_count(), (long long)(duration_ns / 1000000), WARMUP_OPS, opts.runs,
+		   PAYLOAD_WORDS);
 	bench_note("lock writer wait", "%d readers hammer the lock for %lld ms while the writer "
 		   "takes it, then pauses %d us busy; figures: the median over %d runs of each "
 		   "run's p99 and longest lock_write wait. With more processes than CPUs a reader "
