@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: MIT
+# Benchmarks. `make bench` builds the C programs, runs each of them and the
+# Python benchmark with $(BENCH_ARGS) (e.g. BENCH_ARGS=--quick, or
+# '--runs 7'), collects their RESULT and NOTE lines in
+# bench-results/results.tsv and tabulates them with bench/report.py, which
+# also writes bench-results/bench.md and bench-results/bench.png.
+# The programs are check programs: make check compiles them, never runs them.
+BENCH_PROGS = \
+	bench/ring_rate \
+	bench/ring_latency \
+	bench/lock_bench
+check_PROGRAMS += $(BENCH_PROGS)
+
+BENCH_COMMON = bench/bench-common.c bench/bench-common.h
+BENCH_LDADD = lib/libmembridge.la
+
+bench_ring_rate_SOURCES = bench/ring_rate.c bench/ref-ring.c bench/ref-ring.h $(BENCH_COMMON)
+bench_ring_rate_CFLAGS = $(AM_CFLAGS) -pthread
+bench_ring_rate_LDFLAGS = -pthread
+bench_ring_rate_LDADD = $(BENCH_LDADD)
+bench_ring_latency_SOURCES = bench/ring_latency.c bench/ref-ring.c bench/ref-ring.h \
+	$(BENCH_COMMON)
+bench_ring_latency_LDADD = $(BENCH_LDADD)
+bench_lock_bench_SOURCES = bench/lock_bench.c $(BENCH_COMMON)
+bench_lock_bench_CFLAGS = $(AM_CFLAGS) -pthread
+bench_lock_bench_LDFLAGS = -pthread
+bench_lock_bench_LDADD = $(BENCH_LDADD)
+
+EXTRA_DIST += bench/report.py
+EXTRA_DIST += bench/pyring.py
+
+BENCH_OUT = bench-results
+if HAVE_PYTHON
+BENCH_PY_DEPS = python-ext
+BENCH_PY = yes
+BENCH_REPORT_PY = $(PYTHON)
+else
+BENCH_PY_DEPS =
+BENCH_PY = no
+BENCH_REPORT_PY = python3
+endif
+
+bench: $(BENCH_PROGS:=$(EXEEXT)) $(BENCH_PY_DEPS)
+	@rm -rf $(BENCH_OUT) && $(MKDIR_P) $(BENCH_OUT)
+	@set -e; for prog in $(BENCH_PROGS); do \
+		name=`basename $$prog`; \
+		echo "$$prog $(BENCH_ARGS)" >> $(BENCH_OUT)/commands.txt; \
+		echo "== $$prog $(BENCH_ARGS)"; \
+		$(builddir)/$$prog $(BENCH_ARGS) > $(BENCH_OUT)/$$name.out; \
+		grep -E '^(RESULT|NOTE)	' $(BENCH_OUT)/$$name.out >> $(BENCH_OUT)/results.tsv; \
+	done
+	@if test $(BENCH_PY) = yes; then \
+		echo "bench/python_rate.py --results $(BENCH_ARGS)" >> $(BENCH_OUT)/commands.txt; \
+		echo "== bench/python_rate.py --results $(BENCH_ARGS)"; \
+		$(PY_RUN_ENV) $(PYTHON) $(srcdir)/bench/python_rate.py --results $(BENCH_ARGS) \
+			> $(BENCH_OUT)/python_rate.out && \
+		grep -E '^(RESULT|NOTE)	' $(BENCH_OUT)/python_rate.out >> $(BENCH_OUT)/results.tsv; \
+	else \
+		echo "bench: configure found no usable Python; the Python benchmark is skipped"; \
+	fi
+	@$(BENCH_REPORT_PY) $(srcdir)/bench/report.py --dir $(BENCH_OUT) \
+		--command "make bench BENCH_ARGS='$(BENCH_ARGS)'" --cc "$(CC)"
+.PHONY: bench
+
+clean-local: clean-bench
+clean-bench:
+	-rm -rf $(BENCH_OUT)
+.PHONY: clean-bench
