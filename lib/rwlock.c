@@ -101,13 +101,24 @@ static int take(struct mb_rwlock *lock, int64_t timeout_ns, int (*try)(void *ctx
 	return mb_event_wait(lock_event(lock), timeout_ns, try, &w);
 }
 
+/* The uncontended cases take one compare-and-swap, without a wait context. */
 int mb_rwlock_read(struct mb_rwlock *lock, int64_t timeout_ns)
 {
+	int32_t v = atomic_load_explicit(lock->word, memory_order_relaxed);
+
+	if (timeout_ns >= MEMBRIDGE_WAIT_FOREVER && v >= 0 && v < INT32_MAX &&
+	    atomic_compare_exchange_strong_explicit(lock->word, &v, v + 1, memory_order_acquire,
+						    memory_order_relaxed))
+		return 0;
 	return take(lock, timeout_ns, try_read);
 }
 
 int mb_rwlock_write(struct mb_rwlock *lock, int64_t timeout_ns)
 {
+	struct lock_wait w = { .lock = lock };
+
+	if (timeout_ns >= MEMBRIDGE_WAIT_FOREVER && try_write(&w) > 0)
+		return 0;
 	return take(lock, timeout_ns, try_write);
 }
 
