@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Write the seed corpora of the libFuzzer targets (tests/fuzz/corpus/<target>/).
+
+Each seed is a small input laid out as the target's comment describes
+(control bytes, then a segment image or the bytes to decode), little-endian
+like the machines the project runs on. Run from anywhere:
+    python3 tests/fuzz/make-seeds.py
+It rewrites the seeds it knows and leaves any other file (an input a fuzzer
+found) alone.
+"""
+
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# fuzz_spsc control byte 0
+FIX_CAP, CLAMP, OPENER = 1, 2, 4
+# fuzz_view control byte 0
+RAW_LOCK, RAW_OFFSET, AT_CURSOR = 1, 2, 4
+
+TYPES = {"bool": 1, "u8": 2, "i32": 3, "u32": 4, "f32": 5, "i64": 6, "u64": 7,
+         "f64": 8, "str": 9, "bytes": 10}
+
+
+def write(target, name, data):
+    """Store one seed."""
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def frame(payload):
+    """A ring frame: uint32 length, payload."""
+    return struct.pack("<I", len(payload)) + payload
+
+
+def ring(cap, head, frames, ctl0=FIX_CAP, ops=(0, 1, 2), tail=None):
+    """fuzz_spsc input: the frames written from index `head` on (wrapping)."""
+    data = bytearray(cap)
+    stream = b"".join(frame(p) for p in frames)
+    for i, byte in enumerate(stream):
+        data[(head + i) % cap] = byte
+    if tail is None:
+        tail = head + len(stream)
+    hdr = struct.pack("<QQQ", head % 2**64, tail % 2**64, cap)
+    return bytes([ctl0, *ops]) + hdr + bytes(data)
+
+
+def strval(s):
+    """A str value: uint32 byte length, the bytes."""
+    return struct.pack("<I", len(s)) + s
+
+
+def spsc_seeds():
+    """Rings: empty, with frames, wrapped, full, corrupt, and the regressions."""
+    t = "fuzz_spsc"
+    write(t, "empty-uninitialised", bytes([0, 0, 1, 2]) + bytes(24 + 8))
+    write(t, "empty-uninitialised-opener", bytes([OPENER, 0, 1, 2]) + bytes(24 + 8))
+    write(t, "two-frames", ring(64, 0, [b"hello", b""]))
+    write(t, "str-frame", ring(16, 0, [strval(b"hi")], ops=(1, 1, 1)))
+    write(t, "wrapped-payload", ring(16, 10, [b"abcdefgh"]))
+    write(t, "wrapped-length", ring(16, 14, [b"xyz"]))
+    write(t, "full", ring(8, 0, [b"full"]))
+    write(t, "many-frames-batch", ring(256, 100, [bytes([i]) * i for i in range(12)],
+                                       ops=(2, 6, 14)))
+    write(t, "small-buffer-pop", ring(64, 0, [b"0123456789"], ops=(0x80, 1, 0)))
+    write(t, "length-past-tail", ring(32, 0, [b"abc"], tail=5))
+    write(t, "not-a-ring", ring(32, 0, [b"abc"], ctl0=0))
+    write(t, "tail-before-head", ring(32, 8, [], tail=4))
+    write(t, "push-large", ring(64, 0, [], ctl0=FIX_CAP | 0xd0))
+    # Indices that cross 2**64: a fresh producer must see the unread bytes
+    # and refuse a push that does not fit.
+    write(t, "regress-index-wrap", ring(8, 2**64 - 1, [], ctl0=FIX_CAP | 0x30,
+                                        tail=2**64 + 1))
+    # A frame the producer did not publish (length 0 where 3 is stored).
+    write(t, "regress-consume-unpublished", ring(16, 0, [b"abc"], ops=(3, 3, 3)))
+
+
+def view(ctl0, offset, schema, image, nbytes=0):
+    """fuzz_view input: control bytes, then lock word + data area."""
+    items = bytes(((count - 1) << 4) | typ for typ, count in schema)
+    assert len(items) <= 8
+    ctl = bytes([ctl0]) + struct.pack("<Q", offset % 2**64)
+    ctl += bytes([len(items)]) + items.ljust(8, b"\0") + struct.pack("<H", nbytes)
+    return ctl + image
+
+
+def view_seeds():
+    """Views holding each type, a schema over them, locks, bad str, edges."""
+    t = "fuzz_view"
+    values = (b"\x01" + b"\xfe" + struct.pack("<iIfqQd", -5, 7, 1.5, -9, 2**63, 2.25)
+              + strval("héllo".encode()))
+    # At most 8 items: the bool byte is read as a second u8.
+    schema = [(TYPES["u8"], 2)] + [(TYPES[n], 1) for n in ("i32", "u32", "f32", "i64",
+                                                           "u64", "f64", "str")]
+    free = b"\0\0\0\0"
+    write(t, "all-types-schema", view(0, 0, schema, free + values, 8))
+    write(t, "all-types-cursor", view(AT_CURSOR | 0xf8, 0, schema, free + values))
+    write(t, "repeated-i32", view(0, 0, [(TYPES["i32"], 4)],
+                                  free + struct.pack("<4i", 1, -2, 3, -4)))
+    write(t, "str-invalid-utf8", view(0, 0, [(TYPES["str"], 1)],
+                                      free + strval(b"\xc3\x28\xed\xa0\x80")))
+    write(t, "str-past-end", view(0, 0, [(TYPES["str"], 1)],
+                                  free + struct.pack("<I", 1000) + b"abc"))
+    write(t, "str-small-buffer", view(0x18, 0, [], free + strval(b"x" * 40)))
+    write(t, "writer-locked", view(RAW_LOCK, 0, schema, struct.pack("<i", -1) + values))
+    write(t, "readers-3", view(RAW_LOCK, 0, schema, struct.pack("<i", 3) + values))
+    write(t, "readers-max", view(RAW_LOCK, 0, [], struct.pack("<i", 2**31 - 1) + values))
+    write(t, "offset-at-end", view(RAW_OFFSET, len(values), schema, free + values, 1))
+    write(t, "offset-cursor-constant", view(RAW_OFFSET, 2**64 - 1, schema, free + values))
+    write(t, "one-byte-area", view(0, 0, [(TYPES["u8"], 2)], free + b"\x07"))
+    write(t, "page-sized", view(RAW_OFFSET, 4092 - 8, [(TYPES["f64"], 1)],
+                                free + bytes(4084) + struct.pack("<d", -0.0)))
+
+
+def codec_seeds():
+    """Bytes to decode, tags, and value lists to round-trip."""
+    t = "fuzz_codec"
+    values = (b"\x01\x02" + struct.pack("<iIfqQd", -1, 2, 0.5, 3, 4, 1e300)
+              + strval("ok €".encode()))
+    order = [TYPES[n] for n in ("bool", "u8", "i32", "u32", "f32", "i64", "u64", "f64")]
+    write(t, "decode-all-types", bytes([0, 0, 0, 8]) + bytes(order) + values)
+    write(t, "decode-str", bytes([0, 0, 0, 1, TYPES["str"]]) + bytes(7) + values[-10:])
+    write(t, "decode-str-overlong", bytes([0, 0, 0, 1, 9]) + bytes(7)
+          + strval(b"\xc0\xaf"))
+    write(t, "decode-str-surrogate", bytes([0, 0, 0, 1, 9]) + bytes(7)
+          + strval(b"\xed\xb0\x80"))
+    write(t, "decode-str-4-byte", bytes([0, 0, 0, 1, 9]) + bytes(7)
+          + strval("\U0010ffff\U0001f600".encode()))
+    for tag in ("int", "float", "str", "bytes", "u64", "f3"):
+        write(t, "tag-" + tag, bytes(12) + tag.encode())
+
+    def entry(name, payload):
+        return bytes([TYPES[name] - 1]) + payload
+
+    rt = b"".join([
+        entry("bool", b"\x01"), entry("u8", b"\xff"), entry("i32", struct.pack("<i", -7)),
+        entry("u32", struct.pack("<I", 7)), entry("f32", struct.pack("<f", float("nan"))),
+        entry("i64", struct.pack("<q", -2**63)), entry("u64", struct.pack("<Q", 2**64 - 1)),
+        entry("f64", struct.pack("<d", float("-inf"))),
+        entry("str", bytes([6]) + "héllo".encode()),
+        entry("bytes", b"\x03\x00\x01\x02"),
+    ])
+    write(t, "roundtrip-all-types", b"\x01" + rt)
+    write(t, "roundtrip-bad-utf8", b"\x01" + entry("str", b"\x02\xff\xfe") + entry("u8", b"x"))
+    write(t, "roundtrip-empty", b"\x01")
+
+
+def name_seeds():
+    """Valid and invalid names, the edges of the length limit."""
+    t = "fuzz_name"
+    names = {
+        "valid-short": b"/a",
+        "valid-jobs": b"/jobs",
+        "valid-dots": b"/...",
+        "valid-hidden": b"/.hidden",
+        "valid-bytes": b"/\xff\xfe space\n",
+        "valid-239": b"/" + b"n" * 239,
+        "too-long-241": b"/" + b"n" * 240,
+        "too-long-with-slash": b"/" + b"n" * 120 + b"/" + b"n" * 150,
+        "no-slash": b"jobs",
+        "slash-only": b"/",
+        "empty": b"",
+        "two-parts": b"/a/b",
+        "traversal": b"/../etc/passwd",
+        "double-slash": b"//x",
+        "dot": b"/.",
+        "dotdot": b"/..",
+        "companion": b"/q.membridge-wait",
+        "embedded-nul": b"/ab\0/c",
+    }
+    for name, value in names.items():
+        write(t, name, value)
+
+
+if __name__ == "__main__":
+    spsc_seeds()
+    view_seeds()
+    codec_seeds()
+    name_seeds()
