@@ -37,8 +37,8 @@ void bench_parse_args(int argc, char **argv, const char *usage, struct bench_opt
 			printf("usage: %s [--quick] [--runs N]\n%s", argv[0], usage);
 			exit(0);
 		} else {
-			fprintf(stderr, "%s: unknown argument '%s'\nusage: %s [--quick] [--runs N]\n",
-				argv[0], argv[i], argv[0]);
+			fprintf(stderr, "%s: unknown argument '%s'\n", argv[0], argv[i]);
+			fprintf(stderr, "usage: %s [--quick] [--runs N]\n", argv[0]);
 			exit(2);
 		}
 	}

@@ -16,8 +16,9 @@
  *   RESULT<TAB>group<TAB>case<TAB>impl<TAB>value<TAB>unit
  * (bench_result()); impl "membridge" is ours in every group, unit is one of
  * msg/s, ops/s (higher is better), ns, us, %core (lower is better).
- * bench/report.py tabulates them. Anything else goes to stderr or is a
- * human-readable line that does not start with RESULT.
+ * bench_note() prints NOTE<TAB>group<TAB>text lines saying how a group was
+ * measured. bench/report.py tabulates both; progress and anything else for
+ * humans goes to stderr.
  */
 
 /* Options every program takes: --quick (a short run: all of

@@ -30,6 +30,8 @@ EXTRA_DIST += bench/report.py
 EXTRA_DIST += bench/pyring.py
 
 BENCH_OUT = bench-results
+# The lines of a program's output that go to results.tsv: RESULT or NOTE, then a tab.
+BENCH_LINES = ^(RESULT|NOTE)[[:cntrl:]]
 if HAVE_PYTHON
 BENCH_PY_DEPS = python-ext
 BENCH_PY = yes
@@ -47,14 +49,14 @@ bench: $(BENCH_PROGS:=$(EXEEXT)) $(BENCH_PY_DEPS)
 		echo "$$prog $(BENCH_ARGS)" >> $(BENCH_OUT)/commands.txt; \
 		echo "== $$prog $(BENCH_ARGS)"; \
 		$(builddir)/$$prog $(BENCH_ARGS) > $(BENCH_OUT)/$$name.out; \
-		grep -E '^(RESULT|NOTE)	' $(BENCH_OUT)/$$name.out >> $(BENCH_OUT)/results.tsv; \
+		grep -E "$(BENCH_LINES)" $(BENCH_OUT)/$$name.out >> $(BENCH_OUT)/results.tsv; \
 	done
 	@if test $(BENCH_PY) = yes; then \
 		echo "bench/python_rate.py --results $(BENCH_ARGS)" >> $(BENCH_OUT)/commands.txt; \
 		echo "== bench/python_rate.py --results $(BENCH_ARGS)"; \
 		$(PY_RUN_ENV) $(PYTHON) $(srcdir)/bench/python_rate.py --results $(BENCH_ARGS) \
 			> $(BENCH_OUT)/python_rate.out && \
-		grep -E '^(RESULT|NOTE)	' $(BENCH_OUT)/python_rate.out >> $(BENCH_OUT)/results.tsv; \
+		grep -E "$(BENCH_LINES)" $(BENCH_OUT)/python_rate.out >> $(BENCH_OUT)/results.tsv; \
 	else \
 		echo "bench: configure found no usable Python; the Python benchmark is skipped"; \
 	fi

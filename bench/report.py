@@ -82,11 +82,10 @@ def fmt_value(value, unit):
             if abs(value) >= scale:
                 return "%.3g %s%s" % (value / scale, prefix, unit)
         return "%.3g %s" % (value, unit)
-    if unit == "us":
-        return "%.3g µs" % value
-    if unit == "%core":
-        return "%.3g %%core" % value
-    return "%.3g %s" % (value, unit)
+    shown = {"us": "µs", "%core": "%core"}.get(unit, unit)
+    if abs(value) >= 1000:
+        return "{:,.0f} {}".format(value, shown)
+    return "%.3g %s" % (value, shown)
 
 
 def fmt_ratio(r):
@@ -94,6 +93,8 @@ def fmt_ratio(r):
         return "—"
     if r == float("inf"):
         return "∞"
+    if r >= 1000:
+        return "{:,.0f}×".format(r)
     return "%.2f×" % r if r < 10 else "%.1f×" % r
 
 

@@ -418,8 +418,8 @@ int main(int argc, char **argv)
 
 		snprintf(c50, sizeof(c50), "%s idle, p50", k ? "100 ms" : "1 ms");
 		snprintf(c99, sizeof(c99), "%s idle, p99", k ? "100 ms" : "1 ms");
-		fprintf(stderr, "wake-up after %s idle: %d samples, %d runs\n", k ? "100 ms" : "1 ms",
-			samples, wake_runs);
+		fprintf(stderr, "wake-up after %s idle: %d samples, %d runs\n",
+			k ? "100 ms" : "1 ms", samples, wake_runs);
 		for (r = 0; r < wake_runs; r++) {
 			for (i = 0; i < nwake; i++) {
 				wake_run(wake_impls[i].kind, wake_consumer, idle, samples, out);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Cross-process message throughput: the membridge ring next to pipes, sockets, mqueues and queues. */
+/* Cross-process message throughput: the membridge ring next to pipes, sockets, queues. */
 #include "config.h"
 
 #include <errno.h>
@@ -694,7 +694,8 @@ int main(int argc, char **argv)
 			char bcase[64];
 
 			if (b)
-				snprintf(bcase, sizeof(bcase), "%s batch of %d", size_names[s], BATCH);
+				snprintf(bcase, sizeof(bcase), "%s batch of %d", size_names[s],
+					 BATCH);
 			else
 				snprintf(bcase, sizeof(bcase), "%s per message", size_names[s]);
 			fprintf(stderr, "%s: %llu messages, %d runs\n", bcase,
