@@ -73,15 +73,17 @@ static int check_capacity(const struct membridge_spsc *q)
 		? 0 : -EBADMSG;
 }
 
-static int validate_header(const struct ring_header *hdr, uint64_t capacity)
+/* Check the header at open; *head and *tail get the indices it holds. */
+static int validate_header(const struct ring_header *hdr, uint64_t capacity, uint64_t *head,
+			   uint64_t *tail)
 {
 	uint64_t cap = atomic_load_explicit(&hdr->capacity, memory_order_acquire);
-	uint64_t head = atomic_load_explicit(&hdr->head, memory_order_acquire);
-	uint64_t tail = atomic_load_explicit(&hdr->tail, memory_order_acquire);
 
-	if (cap == 0 && head == 0 && tail == 0)
+	*head = atomic_load_explicit(&hdr->head, memory_order_acquire);
+	*tail = atomic_load_explicit(&hdr->tail, memory_order_acquire);
+	if (cap == 0 && *head == 0 && *tail == 0)
 		return -EAGAIN; /* the creator has not written it yet */
-	if (cap != capacity || tail - head > capacity)
+	if (cap != capacity || *tail - *head > capacity)
 		return -EBADMSG;
 	return 0;
 }
@@ -91,7 +93,7 @@ int membridge_spsc_open(struct membridge_segment *seg, struct membridge_spsc **s
 	struct membridge_spsc *q;
 	struct mb_waitblock *wb;
 	struct ring_header *hdr;
-	uint64_t capacity;
+	uint64_t capacity, head, tail;
 	int ret;
 
 	if (!seg || !spscp || seg->map.size < MEMBRIDGE_SPSC_HEADER + MEMBRIDGE_SPSC_MIN_CAPACITY)
@@ -104,12 +106,16 @@ int membridge_spsc_open(struct membridge_segment *seg, struct membridge_spsc **s
 	    atomic_load_explicit(&hdr->head, memory_order_relaxed) == 0 &&
 	    atomic_load_explicit(&hdr->tail, memory_order_relaxed) == 0)
 		atomic_store_explicit(&hdr->capacity, capacity, memory_order_release);
-	ret = validate_header(hdr, capacity);
+	ret = validate_header(hdr, capacity, &head, &tail);
 	if (ret < 0)
 		return ret;
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
+	/* The caches start from indices really read: a cached index may lag,
+	 * never lead, or the sums break where the indices wrap past 2^64. */
+	q->cached_head = head;
+	q->cached_tail = tail;
 	wb = mb_segment_waitblock(seg);
 	mb_segment_ref(seg);
 	q->seg = seg;
@@ -377,6 +383,7 @@ int membridge_spsc_peek(struct membridge_spsc *q, struct membridge_frame *frame,
 int membridge_spsc_consume(struct membridge_spsc *q, const struct membridge_frame *frame)
 {
 	uint64_t head, tail;
+	uint32_t stored;
 
 	if (!frame || frame->len > q->capacity - MEMBRIDGE_SPSC_FRAME_HEADER ||
 	    frame->end - frame->start != MEMBRIDGE_SPSC_FRAME_HEADER + frame->len)
@@ -387,6 +394,9 @@ int membridge_spsc_consume(struct membridge_spsc *q, const struct membridge_fram
 	tail = atomic_load_explicit(&q->hdr->tail, memory_order_acquire);
 	if (frame->end - head > tail - head)
 		return -EINVAL; /* not a frame the producer published */
+	ring_get(q, head, &stored, MEMBRIDGE_SPSC_FRAME_HEADER);
+	if (stored != frame->len)
+		return -EINVAL; /* not the frame at head */
 	publish_head(q, frame->end);
 	return 0;
 }

@@ -196,11 +196,18 @@ static PyObject *mv_write_mixed(MappedViewObject *self, PyObject *args, PyObject
  * bytes the library has just checked (the caller holds the lock). */
 static int raise_unicode_error(MappedViewObject *self)
 {
-	size_t at = membridge_view_tell(self->view);
+	size_t at = membridge_view_tell(self->view), room = membridge_view_size(self->view);
 	uint32_t len;
 	PyObject *str;
 
+	/* A peer ignoring the lock may have rewritten the length since. */
+	if (room - at < sizeof(len)) {
+		mb_py_raise(mb_state_of((PyObject *)self), -EBADMSG, MB_OP_VIEW, self->name, room);
+		return MB_PY_RAISED;
+	}
 	memcpy(&len, self->data + at, sizeof(len));
+	if (len > room - at - sizeof(len))
+		len = (uint32_t)(room - at - sizeof(len));
 	str = PyUnicode_DecodeUTF8(self->data + at + sizeof(len), (Py_ssize_t)len, "strict");
 	if (str) { /* a str Python accepts but the library refuses */
 		Py_DECREF(str);
