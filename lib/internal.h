@@ -68,16 +68,24 @@ void mb_segment_unref(struct membridge_segment *seg);
 struct mb_waitblock *mb_segment_waitblock(struct membridge_segment *seg);
 
 /* event.c */
-/* How long one sleep lasts at most before the waiter re-checks on its own. */
+/* A sleeper re-checks on its own after its first slice, then after slices
+ * twice as long each time up to a ceiling: 10 ms for the view lock (a dead
+ * writer is found that fast), 160 ms for rings (an idle waiter then costs
+ * next to nothing, and a peer that does not know the companion is still
+ * served). */
 #define MB_WAIT_SLICE_NS INT64_C(10000000)
+#define MB_LOCK_SLICE_MAX_NS MB_WAIT_SLICE_NS
+#define MB_RING_SLICE_MAX_NS (16 * MB_WAIT_SLICE_NS)
 /* Deadline for timeout_ns from now; INT64_MAX for "forever". */
 int64_t mb_deadline(int64_t timeout_ns);
-/* Wait on ev (NULL: poll in short sleeps) until ready(ctx) returns non-zero.
+/* Wait on ev (NULL: poll in short sleeps) until ready(ctx) returns non-zero,
+ * spinning a few microseconds first, then sleeping in slices that grow up
+ * to max_slice_ns.
  * ready() returns > 0 when its condition holds (it may act on it, e.g. take
  * a lock: it is not called again after that), 0 to go on waiting, < 0 to
  * give up with that error. Returns 0 when ready; -EAGAIN if it was not and
  * timeout_ns is MEMBRIDGE_NO_WAIT; -ETIMEDOUT, -EINTR, or ready()'s error. */
-int mb_event_wait(struct mb_event *ev, int64_t timeout_ns,
+int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int64_t max_slice_ns,
 		  int (*ready)(void *ctx), void *ctx);
 /* Wake the sleepers of ev (NULL: nobody), if there are any. Call after
  * publishing the state they wait for. */

@@ -98,7 +98,7 @@ static int take(struct mb_rwlock *lock, int64_t timeout_ns, int (*try)(void *ctx
 {
 	struct lock_wait w = { .lock = lock };
 
-	return mb_event_wait(lock_event(lock), timeout_ns, try, &w);
+	return mb_event_wait(lock_event(lock), timeout_ns, MB_LOCK_SLICE_MAX_NS, try, &w);
 }
 
 /* The uncontended cases take one compare-and-swap, without a wait context. */

@@ -181,7 +181,7 @@ static int space_ready(void *ctx)
 static int reserve(struct membridge_spsc *q, uint64_t need, int64_t timeout_ns, uint64_t *tail)
 {
 	struct space_wait w = { q, need, 0 };
-	int ret = mb_event_wait(q->space_event, timeout_ns, space_ready, &w);
+	int ret = mb_event_wait(q->space_event, timeout_ns, MB_RING_SLICE_MAX_NS, space_ready, &w);
 
 	if (ret < 0)
 		return ret;
@@ -358,7 +358,7 @@ static int next_frame(struct membridge_spsc *q, int64_t timeout_ns, struct membr
 		      uint64_t *avail)
 {
 	struct data_wait w = { q, 0, 0 };
-	int ret = mb_event_wait(q->data_event, timeout_ns, data_ready, &w);
+	int ret = mb_event_wait(q->data_event, timeout_ns, MB_RING_SLICE_MAX_NS, data_ready, &w);
 
 	if (ret < 0)
 		return ret;
