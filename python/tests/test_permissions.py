@@ -6,14 +6,19 @@ user (no supplementary groups unless a test gives one, umask 077) before
 they import membridge; they are skipped when the suite does not run as root.
 """
 
+import atexit
 import errno
+import functools
 import json
 import os
 import pathlib
+import shutil
 import stat
+import tempfile
 
 import pytest
 
+import membridge
 from membridge import SharedMemory
 
 from mbhelpers import SHM_DIR, run_python, shm_path, wait_path
@@ -37,9 +42,28 @@ def as_user(uid, gid, groups=()):
     return drop
 
 
+@functools.lru_cache(maxsize=None)
+def all_users_env():
+    """The environment of the helpers: this membridge package and the
+    libmembridge it loads, copied where every user can read them (a build
+    tree may sit in a directory only root can enter, as under
+    dpkg-buildpackage)."""
+    root = pathlib.Path(tempfile.mkdtemp(prefix="membridge-all-users-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    shutil.copytree(pathlib.Path(membridge.__file__).parent, root / "membridge")
+    libdir = root / "lib"
+    libdir.mkdir()
+    for d in filter(None, os.environ.get("LD_LIBRARY_PATH", "").split(":")):
+        for lib in pathlib.Path(d).glob("libmembridge.so*"):
+            shutil.copy(lib, libdir / lib.name)
+    for path in [root, *root.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return dict(os.environ, PYTHONPATH=str(root), LD_LIBRARY_PATH=str(libdir))
+
+
 def run_as(user, code, *args):
     """Run `code` as `user` (a preexec_fn); its last stdout line is JSON."""
-    proc = run_python(code, *args, preexec_fn=user, cwd="/")
+    proc = run_python(code, *args, preexec_fn=user, cwd="/", env=all_users_env())
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
