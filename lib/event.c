@@ -131,14 +131,8 @@ int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int64_t max_slice_ns,
 		  : poll_until(deadline, ready, ctx);
 }
 
-void mb_event_notify(struct mb_event *ev)
+void mb_event_wake(struct mb_event *ev)
 {
-	if (!ev)
-		return;
-	/* Order the caller's state change before the look at sleepers. */
-	mb_os_fence_light();
-	if (atomic_load_explicit(&ev->sleepers, memory_order_relaxed) == 0)
-		return;
 	atomic_fetch_add_explicit(&ev->seq, 1, memory_order_release);
 	mb_os_wake(&ev->seq);
 }

@@ -87,9 +87,20 @@ int64_t mb_deadline(int64_t timeout_ns);
  * timeout_ns is MEMBRIDGE_NO_WAIT; -ETIMEDOUT, -EINTR, or ready()'s error. */
 int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int64_t max_slice_ns,
 		  int (*ready)(void *ctx), void *ctx);
+/* Wake the sleepers of ev unconditionally (mb_event_notify's slow path). */
+void mb_event_wake(struct mb_event *ev);
 /* Wake the sleepers of ev (NULL: nobody), if there are any. Call after
- * publishing the state they wait for. */
-void mb_event_notify(struct mb_event *ev);
+ * publishing the state they wait for. Inline: it runs on every publish and
+ * unlock, and costs a load when nobody sleeps. */
+static inline void mb_event_notify(struct mb_event *ev)
+{
+	if (!ev)
+		return;
+	/* Order the caller's state change before the look at sleepers. */
+	mb_os_fence_light();
+	if (atomic_load_explicit(&ev->sleepers, memory_order_relaxed) != 0)
+		mb_event_wake(ev);
+}
 
 /* rwlock.c: the view's lock word. Readers count up from 0; a writer stores
  * -pid (a peer's -1 also means "writer"). */
