@@ -28,6 +28,7 @@ bench_lock_bench_LDADD = $(BENCH_LDADD)
 
 EXTRA_DIST += bench/report.py
 EXTRA_DIST += bench/pyring.py
+EXTRA_DIST += bench/results/bench.md bench/results/bench.png
 
 BENCH_OUT = bench-results
 # The lines of a program's output that go to results.tsv: RESULT or NOTE, then a tab.
