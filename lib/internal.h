@@ -112,7 +112,18 @@ struct mb_rwlock {
 };
 
 void mb_rwlock_init(struct mb_rwlock *lock, _Atomic int32_t *word, struct mb_waitblock *wb);
-int mb_rwlock_read(struct mb_rwlock *lock, int64_t timeout_ns);
+int mb_rwlock_read_wait(struct mb_rwlock *lock, int64_t timeout_ns);
+/* Take a read lock; uncontended, one compare-and-swap (inline). */
+static inline int mb_rwlock_read(struct mb_rwlock *lock, int64_t timeout_ns)
+{
+	int32_t v = atomic_load_explicit(lock->word, memory_order_relaxed);
+
+	if (timeout_ns >= MEMBRIDGE_WAIT_FOREVER && v >= 0 && v < INT32_MAX &&
+	    atomic_compare_exchange_strong_explicit(lock->word, &v, v + 1, memory_order_acquire,
+						    memory_order_relaxed))
+		return 0;
+	return mb_rwlock_read_wait(lock, timeout_ns);
+}
 int mb_rwlock_write(struct mb_rwlock *lock, int64_t timeout_ns);
 int mb_rwlock_unlock_read(struct mb_rwlock *lock);
 int mb_rwlock_unlock_write(struct mb_rwlock *lock);

@@ -101,17 +101,12 @@ static int take(struct mb_rwlock *lock, int64_t timeout_ns, int (*try)(void *ctx
 	return mb_event_wait(lock_event(lock), timeout_ns, MB_LOCK_SLICE_MAX_NS, try, &w);
 }
 
-/* The uncontended cases take one compare-and-swap, without a wait context. */
-int mb_rwlock_read(struct mb_rwlock *lock, int64_t timeout_ns)
+int mb_rwlock_read_wait(struct mb_rwlock *lock, int64_t timeout_ns)
 {
-	int32_t v = atomic_load_explicit(lock->word, memory_order_relaxed);
-
-	if (timeout_ns >= MEMBRIDGE_WAIT_FOREVER && v >= 0 && v < INT32_MAX &&
-	    atomic_compare_exchange_strong_explicit(lock->word, &v, v + 1, memory_order_acquire,
-						    memory_order_relaxed))
-		return 0;
 	return take(lock, timeout_ns, try_read);
 }
+
+/* The uncontended case takes one compare-and-swap, without a wait context. */
 
 int mb_rwlock_write(struct mb_rwlock *lock, int64_t timeout_ns)
 {
