@@ -10,15 +10,15 @@ MB_EXAMPLES = \
 noinst_PROGRAMS += $(MB_EXAMPLES)
 
 examples_single_process_SOURCES = examples/single_process.c
-examples_single_process_LDADD = lib/libmembridge.la
+examples_single_process_LDADD = lib/libmembridge.la $(MB_POSIX_TIME_LIBS)
 examples_view_writer_SOURCES = examples/view_writer.c
-examples_view_writer_LDADD = lib/libmembridge.la
+examples_view_writer_LDADD = lib/libmembridge.la $(MB_POSIX_TIME_LIBS)
 examples_view_reader_SOURCES = examples/view_reader.c
-examples_view_reader_LDADD = lib/libmembridge.la
+examples_view_reader_LDADD = lib/libmembridge.la $(MB_POSIX_TIME_LIBS)
 examples_ring_producer_SOURCES = examples/ring_producer.c examples/ring_demo.h
-examples_ring_producer_LDADD = lib/libmembridge.la
+examples_ring_producer_LDADD = lib/libmembridge.la $(MB_POSIX_TIME_LIBS)
 examples_ring_consumer_SOURCES = examples/ring_consumer.c examples/ring_demo.h
-examples_ring_consumer_LDADD = lib/libmembridge.la
+examples_ring_consumer_LDADD = lib/libmembridge.la $(MB_POSIX_TIME_LIBS)
 
 EXTRA_DIST += examples/ring-demo.sh
 dist_check_SCRIPTS += examples/run-examples.sh

@@ -26,6 +26,12 @@ static void on_signal(int sig)
  * SA_RESTART: a blocking pop interrupted by the signal returns -EINTR. */
 static void catch_signals(void)
 {
+#ifdef _WIN32
+	/* Only Ctrl-C and Ctrl-Break reach a console program. */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGBREAK, on_signal);
+#else
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -34,6 +40,7 @@ static void catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+#endif
 }
 
 static void usage(void)

@@ -37,6 +37,15 @@
 #include <membridge/export.h>
 #include <membridge/version.h>
 
+#ifdef _WIN32
+/* mingw-w64's errno.h has no ESTALE, which membridge_spsc_consume()
+ * returns: the library and its users share Linux's value. */
+#include <errno.h>
+#ifndef ESTALE
+#define ESTALE 116
+#endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

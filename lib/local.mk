@@ -9,7 +9,6 @@ nodist_membridgeinclude_HEADERS = include/membridge/version.h
 lib_libmembridge_la_SOURCES = \
 	lib/internal.h \
 	lib/platform.h \
-	lib/platform-posix.c \
 	lib/errors.c \
 	lib/version.c \
 	lib/segment.c \
@@ -18,6 +17,11 @@ lib_libmembridge_la_SOURCES = \
 	lib/codec.c \
 	lib/view.c \
 	lib/spsc.c
+if MB_WINDOWS
+lib_libmembridge_la_SOURCES += lib/platform-win32.c
+else
+lib_libmembridge_la_SOURCES += lib/platform-posix.c
+endif
 lib_libmembridge_la_CPPFLAGS = $(AM_CPPFLAGS) -DMEMBRIDGE_BUILDING
 lib_libmembridge_la_CFLAGS = $(AM_CFLAGS) $(VISIBILITY_CFLAGS)
 lib_libmembridge_la_LDFLAGS = -version-info $(MEMBRIDGE_LT_VERSION) -no-undefined $(HARDEN_LDFLAGS)

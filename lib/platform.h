@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What an operating-system backend provides. platform-posix.c implements it
- * with shm_open/ftruncate/mmap and futexes; a Windows backend implements the
- * same functions. Everything else in lib/ is portable C11.
+ * with shm_open/ftruncate/mmap and futexes, platform-win32.c with named
+ * file mappings (CreateFileMappingW/MapViewOfFile). Everything else in lib/ is portable C11.
  * All functions return 0 or a negative errno value.
  */
 #ifndef MEMBRIDGE_PLATFORM_H
@@ -18,6 +18,8 @@ struct mb_mapping {
 	void *base;
 	size_t size;
 	unsigned mode;  /* permission bits, for creating companions alike */
+	void *os;       /* what the backend keeps open while mapped (Windows:
+			 * the section handle, which keeps the name alive) */
 };
 
 /* Create `name` (exclusive) with `size` zero bytes and map it. */
