@@ -9,7 +9,9 @@ BENCH_PROGS = \
 	bench/ring_rate \
 	bench/ring_latency \
 	bench/lock_bench
+if !MB_WINDOWS
 check_PROGRAMS += $(BENCH_PROGS)
+endif
 
 BENCH_COMMON = bench/bench-common.c bench/bench-common.h
 BENCH_LDADD = lib/libmembridge.la

@@ -58,5 +58,7 @@ dist_man7_MANS = man/membridge.7
 
 # Every exported function has a page, every page names real functions,
 # and mandoc -T lint -W warning is silent.
-dist_check_SCRIPTS += tests/man-check.sh
+EXTRA_DIST += tests/man-check.sh
+if !MB_WINDOWS
 TESTS += tests/man-check.sh
+endif

@@ -30,7 +30,7 @@ tests_check_twoproc_SOURCES = tests/check_twoproc.c $(MBT_HELPERS)
 tests_check_twoproc_CFLAGS = $(MBT_CFLAGS)
 tests_check_twoproc_LDADD = $(MBT_LDADD)
 
-AM_TESTS_ENVIRONMENT = CK_VERBOSITY=normal; export CK_VERBOSITY; srcdir=$(srcdir); export srcdir;
+AM_TESTS_ENVIRONMENT += CK_VERBOSITY=normal; export CK_VERBOSITY; srcdir=$(srcdir); export srcdir;
 
 # Scripts: the ABI (header == version script == exports) and test coverage
 # of every exported function.

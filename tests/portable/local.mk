@@ -2,7 +2,12 @@
 # The portable test runner (no Check): the same cases in make check on Linux
 # and, cross-built, under wine in make check-windows.
 check_PROGRAMS += tests/portable/runner
+if MB_WINDOWS
+check-local:
+	$(SHELL) $(srcdir)/tests/portable/run-wine.sh .
+else
 TESTS += tests/portable/runner
+endif
 tests_portable_runner_SOURCES = tests/portable/runner.c
 tests_portable_runner_LDADD = lib/libmembridge.la $(MB_POSIX_TIME_LIBS)
 
@@ -16,8 +21,7 @@ check-windows:
 	$(MKDIR_P) windows/build
 	$(MAKE) $(AM_MAKEFLAGS) distdir distdir=$(WINDOWS_SRC) top_distdir=$(WINDOWS_SRC)
 	cd windows/build && ../src/configure --host=$(WINDOWS_HOST) --enable-werror PYTHON=: \
-		&& $(MAKE) $(AM_MAKEFLAGS) all tests/portable/runner.exe
-	$(SHELL) $(srcdir)/tests/portable/run-wine.sh windows/build
+		&& $(MAKE) $(AM_MAKEFLAGS) all && $(MAKE) $(AM_MAKEFLAGS) check
 .PHONY: check-windows
 EXTRA_DIST += tests/portable/run-wine.sh
 clean-local: clean-windows
