@@ -3,8 +3,7 @@
 # and, cross-built, under wine in make check-windows.
 check_PROGRAMS += tests/portable/runner
 if MB_WINDOWS
-check-local:
-	$(SHELL) $(srcdir)/tests/portable/run-wine.sh .
+TESTS += tests/portable/run-wine.sh
 else
 TESTS += tests/portable/runner
 endif

@@ -4,9 +4,10 @@
 # example, under wine64: headless, quiet (WINEDEBUG=-all), in a private
 # WINEPREFIX inside that build tree. Prints the runner's PASS/FAIL line per
 # case and how long the wine step took; exits with the runner's status.
-# usage: run-wine.sh MINGW-BUILD-DIR     (WINE=... picks the loader)
+# usage: run-wine.sh [MINGW-BUILD-DIR]   (default: the current directory,
+#        as when make check runs it there; WINE=... picks the loader)
 set -eu
-build=$(cd "$1" && pwd)
+build=$(cd "${1:-.}" && pwd)
 
 wine=${WINE:-}
 if [ -z "$wine" ]; then
