@@ -16,7 +16,7 @@ import pytest
 
 import membridge
 
-from mbhelpers import SHM_DIR, leftovers, new_name, remove_segment_files
+from mbhelpers import SHM_DIR, leftovers, new_name, remove_dead_runs, remove_segment_files
 
 
 @pytest.fixture
@@ -42,7 +42,11 @@ def shm_name(shm_names):
 
 @pytest.fixture(scope="session", autouse=True)
 def nothing_left_in_dev_shm():
-    """Fails the session if any segment of ours survived its test."""
+    """Fails the session if any segment of ours survived its test; first
+    clears what dead earlier runs left behind."""
+    stale = remove_dead_runs()
+    if stale:
+        print("removed segments of dead test processes: %r" % stale)
     before = leftovers()
     assert before == [], "stale segments before the run: %r" % before
     yield

@@ -47,6 +47,32 @@ def leftovers():
     return sorted(p.name for p in SHM_DIR.iterdir() if p.name.startswith(PREFIX))
 
 
+def remove_dead_runs():
+    """Remove what earlier test processes left when they died before their
+    fixtures ran (killed, or aborted by a sanitizer): "mbpy-<pid>-..." of a
+    pid that no longer exists. Returns the names removed."""
+    removed = []
+    if not SHM_DIR.is_dir():
+        return removed
+    for p in SHM_DIR.iterdir():
+        parts = p.name.split("-")
+        if len(parts) < 3 or parts[0] != "mbpy" or not parts[1].isdigit():
+            continue
+        try:
+            os.kill(int(parts[1]), 0)
+            continue
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        try:
+            p.unlink()
+            removed.append(p.name)
+        except FileNotFoundError:
+            pass
+    return sorted(removed)
+
+
 
 def run_python(code, *args, timeout=60, check=True, **kw):
     """Run `code` (dedented) in a fresh interpreter; returns CompletedProcess."""
