@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Manual pages: one page per family in section 3, one-line .so link pages
-# for every other function, and the overview membridge(7).
+# for every other function, the overview membridge(7), and membridge(1) for
+# the command-line tool in tools/.
+dist_man1_MANS = man/membridge.1
 dist_man3_MANS = \
 	man/membridge_segment.3 \
 	man/membridge_view.3 \
@@ -57,7 +59,7 @@ dist_man3_MANS = \
 dist_man7_MANS = man/membridge.7
 
 # Every exported function has a page, every page names real functions,
-# and mandoc -T lint -W warning is silent.
+# and mandoc -T lint -W warning is silent on every real page (membridge.1 too).
 EXTRA_DIST += tests/man-check.sh
 if !MB_WINDOWS
 TESTS += tests/man-check.sh

@@ -3,7 +3,7 @@
 # The manual matches the library: every exported function has a page (a
 # real one or a one-line .so link to its family's page, whose NAME lists
 # it), every function a page names is exported, and mandoc finds nothing
-# to warn about in the real pages.
+# to warn about in the real pages, the command's membridge(1) included.
 set -u
 srcdir=${srcdir:-.}
 man=$srcdir/man
@@ -32,16 +32,27 @@ for fn in $exported; do
 done
 
 pages=0
-for page in "$man"/*.3 "$man"/*.7; do
+for page in "$man"/*.1 "$man"/*.3 "$man"/*.7; do
 	[ -f "$page" ] || continue
-	if grep -q '^\.so ' "$page"; then
-		is_exported "$(basename "$page" .3)" || fail "link page $page names no exported function"
-		continue
-	fi
+	case $page in
+	*.1)
+		# A program's page: only the lint applies, it documents no function.
+		if grep -q '^\.so ' "$page"; then
+			fail "$page is a link page; section 1 has none"
+			continue
+		fi
+		;;
+	*)
+		if grep -q '^\.so ' "$page"; then
+			is_exported "$(basename "$page" .3)" || fail "link page $page names no exported function"
+			continue
+		fi
+		for fn in $(names "$page"); do
+			is_exported "$fn" || fail "$page documents $fn, which the library does not export"
+		done
+		;;
+	esac
 	pages=$((pages + 1))
-	for fn in $(names "$page"); do
-		is_exported "$fn" || fail "$page documents $fn, which the library does not export"
-	done
 	out=$(mandoc -T lint -W warning "$page" 2>&1)
 	[ -z "$out" ] || fail "mandoc -T lint -W warning $page:
 $out"
