@@ -3,7 +3,8 @@
 # The ways users get libmembridge, proven on this machine (as root):
 #  1. the Debian packages build from a copy of this git tree, lintian reports
 #     no error or warning, and they install: pkg-config, a C program built
-#     with it, man, and the packaged Python module running a ring round trip;
+#     with it, man, the packaged Python module running a ring round trip, and
+#     the membridge command (version, a ring round trip, its manual page);
 #  2. `make install` into a temporary prefix plus `pip install
 #     --no-build-isolation ./python` into a venv links that prefix's library.
 # Everything installed is removed again. Run by `make check-installed`.
@@ -13,7 +14,7 @@ srcdir=$(cd "${srcdir:-.}" && pwd)
 git -C "$srcdir" rev-parse --git-dir >/dev/null 2>&1 ||
 	{ echo "FAIL: $srcdir is not a git checkout (the packages build from git HEAD)"; exit 1; }
 tmp=$(mktemp -d)
-pkgs="python3-membridge libmembridge-dev libmembridge1"
+pkgs="membridge-tools python3-membridge libmembridge-dev libmembridge1"
 cleanup() {
 	dpkg -r $pkgs >/dev/null 2>&1 || true
 	rm -rf "$tmp"
@@ -32,7 +33,7 @@ ls "$tmp"/*.deb
 
 step "install the packages"
 apt-get install -y -q "$tmp"/libmembridge1_*.deb "$tmp"/libmembridge-dev_*.deb \
-	"$tmp"/python3-membridge_*.deb >/dev/null
+	"$tmp"/python3-membridge_*.deb "$tmp"/membridge-tools_*.deb >/dev/null
 pkg-config --cflags --libs membridge
 cc -Wall -Werror -o "$tmp/single_process" "$srcdir/examples/single_process.c" \
 	$(pkg-config --cflags --libs membridge)
@@ -53,6 +54,24 @@ with membridge.SharedMemory.create(name, 1024 + 24) as mem:
 membridge.SharedMemory.remove(name)
 PY
 )
+tool=$(command -v membridge) || { echo "FAIL: membridge-tools installed no membridge command"; exit 1; }
+[ "$tool" = /usr/bin/membridge ] || { echo "FAIL: membridge is $tool, not the packaged /usr/bin/membridge"; exit 1; }
+membridge --version
+lib=$(ldd "$tool" | sed -n 's/.*libmembridge\.so\.1 => \([^ ]*\).*/\1/p')
+echo "membridge uses $lib"
+[ -n "$lib" ] && dpkg -S "$(readlink -f "$lib")" | grep -q '^libmembridge1:' ||
+	{ ldd "$tool"; echo "FAIL: membridge does not use the packaged libmembridge.so.1"; exit 1; }
+name=/membridge-installed-cli-$$
+membridge create --ring 4096 "$name"
+echo hello | membridge push "$name"
+out=$(membridge pop "$name" --tag str)
+membridge rm "$name"
+[ "$out" = hello ] || { echo "FAIL: membridge pop printed '$out', expected 'hello'"; exit 1; }
+echo "membridge-tools: $out"
+[ "$(man -w membridge)" = /usr/share/man/man1/membridge.1.gz ] ||
+	{ man -w membridge; echo "FAIL: man -w membridge is not the packaged page"; exit 1; }
+MANPAGER=cat man membridge 2>/dev/null | grep -q "NAMES, DURATIONS AND SIZES" ||
+	{ echo "FAIL: man membridge does not render the packaged page"; exit 1; }
 dpkg -r $pkgs >/dev/null
 
 step "make install into a prefix, pip install into a venv"
