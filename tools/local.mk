@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: MIT
+# membridge(1): the command-line tool (Linux: it lists /dev/shm).
+if !MB_WINDOWS
+bin_PROGRAMS = tools/membridge
+tools_membridge_SOURCES = \
+	tools/cli.h \
+	tools/membridge.c \
+	tools/report.c \
+	tools/parse.c \
+	tools/signals.c \
+	tools/format.c \
+	tools/inspect.c \
+	tools/describe.c \
+	tools/open.c \
+	tools/cmd-list.c \
+	tools/cmd-info.c \
+	tools/cmd-create.c \
+	tools/cmd-push.c \
+	tools/cmd-pop.c \
+	tools/cmd-watch.c \
+	tools/cmd-unlock.c \
+	tools/cmd-bench.c
+tools_membridge_LDADD = lib/libmembridge.la -lm
+tools_membridge_LDFLAGS = $(HARDEN_LDFLAGS)
+endif

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* Error messages on stderr and the exit status each error maps to. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+const char *cli_command = "";
+
+static void vreport(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "membridge: %s: ", cli_command);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try 'membridge %s --help'.\n", cli_command);
+	return CLI_BAD_INPUT;
+}
+
+int cli_status_of(int err)
+{
+	switch (-err) {
+	case ENOENT:
+		return CLI_NOT_FOUND;
+	case EACCES:
+	case EPERM:
+		return CLI_PERMISSION;
+	case EAGAIN:
+	case ETIMEDOUT:
+		return CLI_TIMEOUT;
+	case EEXIST:
+		return CLI_EXISTS;
+	case EBADMSG:
+		return CLI_WRONG_KIND;
+	case EINVAL:
+	case ENAMETOOLONG:
+	case EMSGSIZE:
+	case ERANGE:
+		return CLI_BAD_INPUT;
+	case EINTR:
+		return cli_interrupted();
+	default:
+		return CLI_FAILURE;
+	}
+}
+
+/* What the user can do about an error, if there is something. */
+static const char *advice(int err)
+{
+	switch (-err) {
+	case ENOENT:
+		return "; 'membridge list' shows the segments that exist";
+	case EACCES:
+		return "; its mode does not let this user in ('membridge info' shows owner and mode)";
+	case EEXIST:
+		return "; remove it with 'membridge rm' or pass --replace";
+	case EBADMSG:
+		return "; 'membridge info' shows what the segment holds";
+	default:
+		return "";
+	}
+}
+
+int cli_fail(int err, const char *name, const char *doing)
+{
+	if (err == -EINTR && cli_stop_signal != 0)
+		return cli_interrupted();
+	if (name != NULL)
+		cli_error("%s: %s: %s%s", name, doing, membridge_strerror(err), advice(err));
+	else
+		cli_error("%s: %s%s", doing, membridge_strerror(err), advice(err));
+	return cli_status_of(err);
+}
