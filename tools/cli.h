@@ -75,6 +75,10 @@ void cli_catch_stop_signals(void);
 int cli_interrupted(void);
 /* Sleep up to `ns`; returns false when a stop signal arrived. */
 bool cli_sleep(int64_t ns);
+/* Call attempt(ctx, slice) until it returns something other than -EAGAIN or
+ * -ETIMEDOUT or `timeout_ns` (a library timeout) has passed, in slices short
+ * enough to notice a stop signal (then -EINTR) wherever it arrives. */
+int cli_wait(int64_t timeout_ns, int (*attempt)(void *ctx, int64_t slice_ns), void *ctx);
 /* Monotonic clock in nanoseconds. */
 int64_t cli_now_ns(void);
 

@@ -125,32 +125,36 @@ static int copy_out(void *ctx, const struct membridge_frame *frame)
 	return frame->len == 0;
 }
 
-/* Drain messages until an empty one arrives. */
-static void child_drain(const struct ring *there)
+/* Drain messages until an empty one arrives; the child's exit status. */
+static int child_drain(const struct ring *there)
 {
 	struct membridge_spsc *spsc = child_open(there);
 	bool done = false;
 	size_t popped;
+	int ret = 0;
 
-	while (!done)
-		if (membridge_spsc_pop_batch(spsc, 256, copy_out, &done, &popped, WAIT_NS) < 0)
-			_exit(1);
-	_exit(0);
+	while (!done && ret == 0)
+		ret = membridge_spsc_pop_batch(spsc, 256, copy_out, &done, &popped, WAIT_NS);
+	membridge_spsc_close(spsc);
+	return ret < 0;
 }
 
-/* Send every message back until an empty one arrives. */
-static void child_echo(const struct ring *there, const struct ring *back)
+/* Send every message back until an empty one arrives; the exit status. */
+static int child_echo(const struct ring *there, const struct ring *back)
 {
 	struct membridge_spsc *in = child_open(there), *out = child_open(back);
 	unsigned char buf[64];
 	size_t len = 1;
+	int ret = 0;
 
-	while (len != 0) {
-		if (membridge_spsc_pop(in, buf, sizeof(buf), &len, WAIT_NS) < 0 ||
-		    membridge_spsc_push(out, buf, len, WAIT_NS) < 0)
-			_exit(1);
+	while (len != 0 && ret == 0) {
+		ret = membridge_spsc_pop(in, buf, sizeof(buf), &len, WAIT_NS);
+		if (ret == 0)
+			ret = membridge_spsc_push(out, buf, len, WAIT_NS);
 	}
-	_exit(0);
+	membridge_spsc_close(in);
+	membridge_spsc_close(out);
+	return ret < 0;
 }
 
 static int start_child(struct bench *b, bool echo)
@@ -161,9 +165,7 @@ static int start_child(struct bench *b, bool echo)
 	if (b->child == 0) {
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
-		if (echo)
-			child_echo(&b->there, &b->back);
-		child_drain(&b->there);
+		_exit(echo ? child_echo(&b->there, &b->back) : child_drain(&b->there));
 	}
 	return 0;
 }

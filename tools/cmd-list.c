@@ -116,11 +116,18 @@ static void row_cells(const struct cli_segment *seg, char cells[N_COLUMNS][256])
 
 static void print_row(char cells[N_COLUMNS][256], const int *width)
 {
+	char line[N_COLUMNS * 260];
+	size_t len = 0;
 	int c;
 
 	for (c = 0; c < C_DETAILS; c++)
-		printf(c == C_SIZE ? "%*s  " : "%-*s  ", width[c], cells[c]);
-	printf("%s\n", cells[C_DETAILS]);
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+					c == C_SIZE ? "%*s  " : "%-*s  ", width[c], cells[c]);
+	snprintf(line + len, sizeof(line) - len, "%s", cells[C_DETAILS]);
+	len = strlen(line);
+	while (len > 0 && line[len - 1] == ' ')
+		line[--len] = '\0';
+	puts(line);
 }
 
 static void print_table(const struct listing *list)

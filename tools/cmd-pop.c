@@ -141,6 +141,18 @@ static int print_message(struct popper *p, const struct membridge_frame *frame)
 	return CLI_OK;
 }
 
+struct peek_attempt {
+	struct membridge_spsc *spsc;
+	struct membridge_frame *frame;
+};
+
+static int try_peek(void *ctx, int64_t slice_ns)
+{
+	struct peek_attempt *a = ctx;
+
+	return membridge_spsc_peek(a->spsc, a->frame, slice_ns);
+}
+
 /* Pop up to `count` messages (0: unlimited); the exit status. */
 static int pop_messages(struct popper *p, uint64_t count, int64_t timeout, bool follow)
 {
@@ -149,13 +161,12 @@ static int pop_messages(struct popper *p, uint64_t count, int64_t timeout, bool 
 
 	while (count == 0 || printed < count) {
 		struct membridge_frame frame;
+		struct peek_attempt a = { p->spsc, &frame };
 		int ret, step;
 
-		ret = membridge_spsc_peek(p->spsc, &frame, timeout);
-		if (ret == -EINTR && cli_stop_signal != 0)
-			return follow ? status : cli_interrupted();
+		ret = cli_wait(timeout, try_peek, &a);
 		if (ret == -EINTR)
-			continue;
+			return follow ? status : cli_interrupted();
 		if (ret == -EAGAIN || ret == -ETIMEDOUT) {
 			if (follow && printed > 0)
 				return status;

@@ -148,14 +148,25 @@ static int reserve(struct pusher *p, size_t len)
 	return 0;
 }
 
+struct push_attempt {
+	struct membridge_spsc *spsc;
+	const void *buf;
+	size_t len;
+};
+
+static int try_push(void *ctx, int64_t slice_ns)
+{
+	struct push_attempt *a = ctx;
+
+	return membridge_spsc_push(a->spsc, a->buf, a->len, slice_ns);
+}
+
 /* Push len bytes at buf; the exit status. */
 static int push_bytes(struct pusher *p, const void *buf, size_t len, const char *which)
 {
-	int ret;
+	struct push_attempt a = { p->spsc, buf, len };
+	int ret = cli_wait(p->timeout, try_push, &a);
 
-	do
-		ret = membridge_spsc_push(p->spsc, buf, len, p->timeout);
-	while (ret == -EINTR && cli_stop_signal == 0);
 	if (ret == 0) {
 		p->pushed++;
 		return CLI_OK;

@@ -45,7 +45,7 @@ static int unlock(const char *name, struct membridge_view *view, bool force)
 	if (ret == -EBUSY || ret == -EPERM) {
 		cli_error("%s: refusing to free the lock: %s; %s", name, holder,
 			  ret == -EBUSY ? "the writer is alive"
-					: "whether its holder is alive cannot be told");
+					: "whether its holder is alive cannot be told (readers, or a writer that did not register through libmembridge in this pid namespace)");
 		cli_error("--force resets the lock whatever it holds: use it only when every process using %s is gone",
 			  name);
 		return CLI_REFUSED;

@@ -17,7 +17,7 @@ static int wrong_kind(const char *name, const char *wanted)
 		cli_error("%s: not usable as a %s: its ring header is corrupt (%s)", name, wanted,
 			  seg.ring.problem);
 	else
-		cli_error("%s: not a %s: it looks like a %s of %llu bytes; 'membridge info %s' shows more",
+		cli_error("%s: not a %s (kind: %s, %llu bytes); 'membridge info %s' shows more",
 			  name, wanted, cli_kind_name(seg.kind), (unsigned long long)seg.size, name);
 	return CLI_WRONG_KIND;
 }

@@ -64,30 +64,25 @@ int cli_status_of(int err)
 	}
 }
 
-/* What the user can do about an error, if there is something. */
-static const char *advice(int err)
-{
-	switch (-err) {
-	case ENOENT:
-		return "; 'membridge list' shows the segments that exist";
-	case EACCES:
-		return "; its mode does not let this user in ('membridge info' shows owner and mode)";
-	case EEXIST:
-		return "; remove it with 'membridge rm' or pass --replace";
-	case EBADMSG:
-		return "; 'membridge info' shows what the segment holds";
-	default:
-		return "";
-	}
-}
-
 int cli_fail(int err, const char *name, const char *doing)
 {
 	if (err == -EINTR && cli_stop_signal != 0)
 		return cli_interrupted();
-	if (name != NULL)
-		cli_error("%s: %s: %s%s", name, doing, membridge_strerror(err), advice(err));
+	if (name == NULL)
+		cli_error("%s: %s", doing, membridge_strerror(err));
+	else if (err == -ENOENT)
+		cli_error("%s: %s: %s; 'membridge list' shows the segments that exist", name,
+			  doing, membridge_strerror(err));
+	else if (err == -EACCES)
+		cli_error("%s: %s: %s; 'membridge list' shows its owner and mode", name, doing,
+			  membridge_strerror(err));
+	else if (err == -EEXIST)
+		cli_error("%s: %s: %s; remove it with 'membridge rm %s' or pass --replace", name,
+			  doing, membridge_strerror(err), name);
+	else if (err == -EBADMSG)
+		cli_error("%s: %s: %s; 'membridge info %s' shows what it holds", name, doing,
+			  membridge_strerror(err), name);
 	else
-		cli_error("%s: %s%s", doing, membridge_strerror(err), advice(err));
+		cli_error("%s: %s: %s", name, doing, membridge_strerror(err));
 	return cli_status_of(err);
 }

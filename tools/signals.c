@@ -48,3 +48,35 @@ bool cli_sleep(int64_t ns)
 		;
 	return cli_stop_signal == 0;
 }
+
+/* Longest single wait: a stop signal that arrives just before a wait
+ * starts (the library cannot see our flag) is noticed within this. */
+#define WAIT_SLICE_NS INT64_C(100000000)
+
+int cli_wait(int64_t timeout_ns, int (*attempt)(void *ctx, int64_t slice_ns), void *ctx)
+{
+	int64_t deadline = timeout_ns > 0 ? cli_now_ns() + timeout_ns : 0;
+
+	for (;;) {
+		int64_t slice = WAIT_SLICE_NS;
+		int ret;
+
+		if (cli_stop_signal != 0)
+			return -EINTR;
+		if (timeout_ns == MEMBRIDGE_NO_WAIT) {
+			slice = MEMBRIDGE_NO_WAIT;
+		} else if (timeout_ns > 0) {
+			int64_t left = deadline - cli_now_ns();
+
+			if (left <= 0)
+				return -ETIMEDOUT;
+			if (left < slice)
+				slice = left;
+		}
+		ret = attempt(ctx, slice);
+		if (ret == -EINTR && cli_stop_signal == 0)
+			continue;
+		if ((ret != -EAGAIN && ret != -ETIMEDOUT) || timeout_ns == MEMBRIDGE_NO_WAIT)
+			return ret;
+	}
+}

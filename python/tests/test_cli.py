@@ -1441,6 +1441,22 @@ def test_pop_follow_interrupt_ends_normally(cli, shm_name):
         assert (rc, out) == (0, b""), err
 
 
+def test_pop_follow_interrupt_any_time(cli, shm_name):
+    """Ctrl-C right after a message was printed (the handler is in place by
+    then) ends `pop --follow` too, whatever the tool was doing."""
+    mem, ring = make_ring(shm_name, 64)
+    with mem, ring:
+        for i in range(5):
+            assert ring.push("m%d" % i)
+            proc = popen_tool(cli, "pop", "--follow", "--tag", "str", shm_name)
+            try:
+                assert proc.stdout.readline() == b"m%d\n" % i
+                proc.send_signal(signal.SIGINT)
+            finally:
+                rc, out, err = finish(proc, timeout=5)
+            assert (rc, out) == (0, b""), (i, err)
+
+
 # ------------------------------------------------------------------ permissions
 
 @functools.lru_cache(maxsize=None)
