@@ -60,9 +60,21 @@ class Result:
         return "<exit %r\nstdout: %r\nstderr: %r>" % (self.rc, self.out, self.err)
 
 
+def _valgrind(cli):
+    """Under `make check-valgrind` the build tree's tool runs under memcheck
+    (exit 99 on errors); copies of it outside the tree run as they are."""
+    builddir = pathlib.Path(cli).parent.parent
+    if not os.environ.get("MBT_UNDER_VALGRIND") or not (builddir / "libtool").exists():
+        return []
+    supp = pathlib.Path(os.environ.get("MEMBRIDGE_SRCDIR", builddir)) / "tests" / "valgrind.supp"
+    return [str(builddir / "libtool"), "--mode=execute", "valgrind", "--quiet",
+            "--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite",
+            "--show-leak-kinds=definite"] + (["--suppressions=%s" % supp] if supp.exists() else [])
+
+
 def run_tool(path, *args, input=None, timeout=20, env=None, **kw):
     """Run the tool to completion (a hang fails the test)."""
-    proc = subprocess.run([str(path), *map(_arg, args)], input=input,
+    proc = subprocess.run([*_valgrind(path), str(path), *map(_arg, args)], input=input,
                           capture_output=True, timeout=timeout,
                           env=ENV if env is None else env, **kw)
     return Result(proc.returncode, proc.stdout, proc.stderr)
@@ -86,7 +98,7 @@ def popen_tool(cli, *args, **kw):
     kw.setdefault("stdout", subprocess.PIPE)
     kw.setdefault("stderr", subprocess.PIPE)
     kw.setdefault("stdin", subprocess.DEVNULL)
-    return subprocess.Popen([str(cli), *map(_arg, args)], env=ENV, **kw)
+    return subprocess.Popen([*_valgrind(cli), str(cli), *map(_arg, args)], env=ENV, **kw)
 
 
 def finish(proc, timeout=20):
