@@ -52,6 +52,8 @@ int cli_status_of(int err);
 
 /* Each returns 0, or prints what is wrong and returns CLI_BAD_INPUT. */
 int cli_parse_name(const char *arg, cli_name name);
+/* The single NAME left after the options (argv[optind]). */
+int cli_parse_operand_name(int argc, char **argv, cli_name name);
 /* Nanoseconds; "inf"/"forever" give MEMBRIDGE_WAIT_FOREVER. */
 int cli_parse_duration(const char *what, const char *arg, int64_t *ns);
 /* Positive byte count with an optional K/M/G (KiB/MiB/GiB) suffix. */

@@ -121,9 +121,7 @@ int cli_cmd_create(int argc, char **argv)
 	}
 	if ((ring_arg == NULL) == (view_arg == NULL))
 		return cli_usage_error("give exactly one of --ring CAPACITY and --view BYTES");
-	if (argc - optind != 1)
-		return cli_usage_error(optind == argc ? "no segment NAME given" : "more than one NAME given");
-	if (cli_parse_name(argv[optind], name) != 0)
+	if (cli_parse_operand_name(argc, argv, name) != 0)
 		return CLI_BAD_INPUT;
 	if (ring_arg != NULL) {
 		if (cli_parse_size("ring capacity", ring_arg, &bytes) != 0)

@@ -243,9 +243,7 @@ int cli_cmd_pop(int argc, char **argv)
 			return CLI_BAD_INPUT;
 		}
 	}
-	if (argc - optind != 1)
-		return cli_usage_error(optind == argc ? "no segment NAME given" : "more than one NAME given");
-	if (cli_parse_name(argv[optind], name) != 0)
+	if (cli_parse_operand_name(argc, argv, name) != 0)
 		return CLI_BAD_INPUT;
 	timeout = follow ? MEMBRIDGE_WAIT_FOREVER : MEMBRIDGE_NO_WAIT;
 	if (timeout_arg != NULL && cli_parse_duration("timeout", timeout_arg, &timeout) != 0)

@@ -77,9 +77,7 @@ int cli_cmd_unlock(int argc, char **argv)
 			return CLI_BAD_INPUT;
 		}
 	}
-	if (argc - optind != 1)
-		return cli_usage_error(optind == argc ? "no segment NAME given" : "more than one NAME given");
-	if (cli_parse_name(argv[optind], name) != 0)
+	if (cli_parse_operand_name(argc, argv, name) != 0)
 		return CLI_BAD_INPUT;
 	status = cli_open_view(name, &seg, &view);
 	if (status != CLI_OK)

@@ -33,46 +33,28 @@ void cli_segment_details(const struct cli_segment *seg, char *buf, size_t len)
 	}
 }
 
-static void json_key(FILE *out, const char *key)
-{
-	cli_json_string(out, key, strlen(key));
-	fputs(": ", out);
-}
-
+/* `, "key": "value"` with the value escaped (the key is plain ASCII). */
 static void json_text(FILE *out, const char *key, const char *value)
 {
-	json_key(out, key);
+	fprintf(out, ", \"%s\": ", key);
 	if (value == NULL)
 		fputs("null", out);
 	else
 		cli_json_string(out, value, strlen(value));
 }
 
-static void json_u64(FILE *out, const char *key, uint64_t value)
-{
-	json_key(out, key);
-	fprintf(out, "%llu", (unsigned long long)value);
-}
-
 static void json_ring(FILE *out, const struct cli_ring_state *ring)
 {
-	fputs(", \"ring\": {", out);
-	json_u64(out, "capacity", ring->capacity);
-	fputs(", ", out);
-	json_u64(out, "head", ring->head);
-	fputs(", ", out);
-	json_u64(out, "tail", ring->tail);
-	fputs(", ", out);
-	json_u64(out, "used", ring->used);
-	fputs(", ", out);
-	json_u64(out, "free", ring->free_bytes);
-	fputs(", ", out);
-	json_key(out, "pending");
+	fprintf(out, ", \"ring\": {\"capacity\": %llu, \"head\": %llu, \"tail\": %llu, "
+		"\"used\": %llu, \"free\": %llu, \"pending\": ",
+		(unsigned long long)ring->capacity, (unsigned long long)ring->head,
+		(unsigned long long)ring->tail, (unsigned long long)ring->used,
+		(unsigned long long)ring->free_bytes);
 	if (ring->pending >= 0)
 		fprintf(out, "%lld", (long long)ring->pending);
 	else
 		fputs("null", out);
-	fprintf(out, ", \"valid\": %s, ", ring->valid ? "true" : "false");
+	fprintf(out, ", \"valid\": %s", ring->valid ? "true" : "false");
 	json_text(out, "problem", ring->valid ? NULL : ring->problem);
 	fputs("}", out);
 }
@@ -81,11 +63,9 @@ static void json_view(FILE *out, const struct cli_view_state *view)
 {
 	static const char *const states[] = { "free", "read", "write" };
 
-	fputs(", \"view\": {", out);
-	json_u64(out, "data_size", view->data_size);
-	fprintf(out, ", \"lock_word\": %d, ", view->word);
-	json_text(out, "state", states[view->state]);
-	fprintf(out, ", \"readers\": %d, \"writer_pid\": ", view->readers);
+	fprintf(out, ", \"view\": {\"data_size\": %llu, \"lock_word\": %d, \"state\": \"%s\", "
+		"\"readers\": %d, \"writer_pid\": ",
+		(unsigned long long)view->data_size, view->word, states[view->state], view->readers);
 	if (view->writer_pid != 0)
 		fprintf(out, "%lld", (long long)view->writer_pid);
 	else
@@ -96,26 +76,18 @@ static void json_view(FILE *out, const struct cli_view_state *view)
 
 void cli_segment_json(FILE *out, const struct cli_segment *seg)
 {
-	char owner[64], mode[8];
+	char owner[64];
 
 	cli_format_owner(seg->uid, owner, sizeof(owner));
-	snprintf(mode, sizeof(mode), "%04o", seg->mode);
-	fputc('{', out);
-	json_text(out, "name", seg->name);
-	fputs(", ", out);
-	json_u64(out, "size", seg->size);
-	fputs(", ", out);
-	json_u64(out, "uid", seg->uid);
-	fputs(", ", out);
+	fputs("{\"name\": ", out);
+	cli_json_string(out, seg->name, strlen(seg->name));
+	fprintf(out, ", \"size\": %llu, \"uid\": %lu", (unsigned long long)seg->size,
+		(unsigned long)seg->uid);
 	json_text(out, "owner", owner);
-	fputs(", ", out);
-	json_text(out, "mode", mode);
-	fputs(", ", out);
-	json_u64(out, "age_seconds", (uint64_t)seg->age_seconds);
-	fputs(", ", out);
-	json_text(out, "kind", cli_kind_name(seg->kind));
-	fprintf(out, ", \"readable\": %s, \"companion\": %s", seg->readable ? "true" : "false",
-		seg->companion_present ? "true" : "false");
+	fprintf(out, ", \"mode\": \"%04o\", \"age_seconds\": %lld, \"kind\": \"%s\", "
+		"\"readable\": %s, \"companion\": %s",
+		seg->mode, (long long)seg->age_seconds, cli_kind_name(seg->kind),
+		seg->readable ? "true" : "false", seg->companion_present ? "true" : "false");
 	if (seg->kind == CLI_KIND_RING)
 		json_ring(out, &seg->ring);
 	else if (seg->kind == CLI_KIND_VIEW)

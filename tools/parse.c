@@ -30,6 +30,15 @@ int cli_parse_name(const char *arg, cli_name name)
 	return 0;
 }
 
+int cli_parse_operand_name(int argc, char **argv, cli_name name)
+{
+	if (optind == argc)
+		return cli_usage_error("no segment NAME given");
+	if (argc - optind > 1)
+		return cli_usage_error("more than one NAME given ('%s')", argv[optind + 1]);
+	return cli_parse_name(argv[optind], name);
+}
+
 static const struct {
 	const char *unit;
 	double ns;
