@@ -1238,6 +1238,25 @@ def test_watch_pipe(mb, shm_name):
         assert ring.pop() == b"x" * 1020  # watching consumed nothing
 
 
+def test_watch_survives_truncation(cli, shm_name):
+    """A peer truncating the segment under watch's mapping would raise SIGBUS
+    on the next read: the tool reports it instead of dying."""
+    mem, ring = make_ring(shm_name, 4096)
+    with mem, ring:
+        assert ring.push(b"x" * 100)
+        proc = popen_tool(cli, "watch", "--count", "3", "--interval", "0.3", shm_name)
+        try:
+            first = proc.stdout.readline()
+            assert b"used 104/4096" in first, first
+            os.truncate(shm_path(shm_name), 0)
+        finally:
+            rc, out, err = finish(proc)
+        assert rc == 0, (rc, out, err)
+        lines = out.decode().splitlines()
+        assert len(lines) == 2 and all(
+            "corrupt: the segment shrank while being read" in line for line in lines), lines
+
+
 def test_watch_terminal_redraws(cli, shm_name):
     mem, ring = make_ring(shm_name, 4096)
     with mem, ring:
