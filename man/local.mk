@@ -2,7 +2,10 @@
 # Manual pages: one page per family in section 3, one-line .so link pages
 # for every other function, the overview membridge(7), and membridge(1) for
 # the command-line tool in tools/.
+# membridge(1) goes with the tool, which Windows builds do not have.
+if !MB_WINDOWS
 dist_man1_MANS = man/membridge.1
+endif
 dist_man3_MANS = \
 	man/membridge_segment.3 \
 	man/membridge_view.3 \

@@ -95,7 +95,7 @@ int cli_parse_size(const char *what, const char *arg, uint64_t *bytes)
 	for (i = 0; i < sizeof(size_suffixes) / sizeof(size_suffixes[0]); i++) {
 		unsigned shift = size_suffixes[i].shift;
 
-		if (strcmp(end, size_suffixes[i].suffix) != 0)
+		if (strcasecmp(end, size_suffixes[i].suffix) != 0)
 			continue;
 		if (value > (UINT64_MAX >> shift))
 			goto bad;
