@@ -171,11 +171,21 @@ void cli_ring_sample(const struct cli_mapping *map, struct cli_ring_state *ring)
 		ring->capacity = capacity;
 		ring->head = head;
 		ring->tail = tail;
+		if (head <= tail && tail - head <= capacity) {
+			ring->used = tail - head;
+			ring->free_bytes = capacity - ring->used;
+		}
 		if (capacity != map->size - MEMBRIDGE_SPSC_HEADER || !power_of_two(capacity)) {
 			snprintf(ring->problem, sizeof(ring->problem),
 				 "capacity %llu does not match the segment size %zu - %u",
 				 (unsigned long long)capacity, map->size, MEMBRIDGE_SPSC_HEADER);
 			goto done;
+		}
+		/* A head that moved while tail was read makes no snapshot: the
+		 * producer may have refilled what the consumer freed meanwhile. */
+		if (load_u64(map->base) != head) {
+			count = -3;
+			continue;
 		}
 		if (head > tail) {
 			snprintf(ring->problem, sizeof(ring->problem), "head %llu is past tail %llu",
@@ -188,8 +198,6 @@ void cli_ring_sample(const struct cli_mapping *map, struct cli_ring_state *ring)
 				 (unsigned long long)(tail - head), (unsigned long long)capacity);
 			goto done;
 		}
-		ring->used = tail - head;
-		ring->free_bytes = capacity - ring->used;
 		count = walk_frames(map, capacity, head, tail, &bad_at, &bad_len);
 		if (load_u64(map->base) == head)
 			break;

@@ -738,6 +738,37 @@ def test_info_unknown(mb, shm_name):
     assert (e["kind"], e["size"], e["companion"]) == ("unknown", 3, False)
 
 
+def test_info_on_a_busy_ring_is_never_corrupt(mb, cli, shm_name):
+    """info reads head and tail while a producer and a consumer move them:
+    a moving head must never look like a corrupt header or frame."""
+    mem, ring = make_ring(shm_name, 256)
+    with mem, ring:
+        ring.close()
+        producer = subprocess.Popen(
+            "seq 1 10000000 | %s push %s" % (shlex.quote(str(cli)), shm_name),
+            shell=True, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True)
+        consumer = popen_tool(cli, "pop", "--follow", "--raw", shm_name,
+                              stdout=subprocess.DEVNULL)
+        try:
+            samples, moving = 0, set()
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:
+                r = mb("info", "--json", shm_name)
+                assert r.rc == 0, r
+                state = json.loads(r.out)["ring"]
+                assert state["valid"], state
+                assert state["used"] <= 256 and state["free"] == 256 - state["used"], state
+                moving.add(state["head"])
+                samples += 1
+        finally:
+            os.killpg(producer.pid, signal.SIGTERM)
+            consumer.send_signal(signal.SIGTERM)
+            producer.wait(timeout=20)
+            finish(consumer)
+        assert samples >= 3 and len(moving) >= 3, (samples, moving)
+
+
 @pytest.mark.parametrize("head,tail,data,reason", [
     (100, 50, b"", "head 100 is past tail 50"),
     (0, 9000, b"", "used 9000 exceeds capacity 4096"),
