@@ -248,6 +248,22 @@ def test_command_help(mb, command):
     assert long.out == short.out == helpcmd.out
 
 
+MANUAL = pathlib.Path(__file__).resolve().parents[2] / "man" / "membridge.1"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_and_manual_name_the_same_options(mb, command):
+    """Each command's --help and its subsection of membridge(1) list the
+    same long options, so neither can drift from what the tool accepts."""
+    if not MANUAL.exists():
+        pytest.skip("membridge(1) source not beside the tests")
+    section = MANUAL.read_text().split("\n.Ss %s\n" % command)[1]
+    section = re.split(r"\n\.S[hs] ", section)[0]
+    in_manual = set(re.findall(r"Fl -([a-z][a-z-]*)", section))
+    in_help = set(re.findall(r"(?<![\w-])--([a-z][a-z-]*)", mb(command, "--help").out))
+    assert in_manual == in_help - {"help"}
+
+
 def test_no_command(mb):
     usage_error(mb())
 
