@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -125,16 +126,29 @@ static int copy_out(void *ctx, const struct membridge_frame *frame)
 	return frame->len == 0;
 }
 
-/* Drain messages until an empty one arrives; the child's exit status. */
+/* Drain messages until an empty one arrives; the child's exit status. The
+ * consumer polls (yielding the CPU while the ring is empty) instead of
+ * sleeping: the figure is what the ring carries, not how often the kernel
+ * wakes a sleeper. */
 static int child_drain(const struct ring *there)
 {
 	struct membridge_spsc *spsc = child_open(there);
+	int64_t idle_since = cli_now_ns();
 	bool done = false;
 	size_t popped;
 	int ret = 0;
 
-	while (!done && ret == 0)
-		ret = membridge_spsc_pop_batch(spsc, 256, copy_out, &done, &popped, WAIT_NS);
+	while (!done && (ret == 0 || ret == -EAGAIN)) {
+		ret = membridge_spsc_pop_batch(spsc, 256, copy_out, &done, &popped,
+					       MEMBRIDGE_NO_WAIT);
+		if (ret == 0) {
+			idle_since = cli_now_ns();
+		} else if (cli_now_ns() - idle_since > WAIT_NS) {
+			ret = -ETIMEDOUT;
+		} else {
+			sched_yield();
+		}
+	}
 	membridge_spsc_close(spsc);
 	return ret < 0;
 }
@@ -299,7 +313,8 @@ static void print_results(const struct bench *b, bool json)
 		       b->samples, b->p50_us, b->p99_us);
 		return;
 	}
-	printf("ring between two processes, capacity %u bytes, %g s per test\n",
+	printf("ring between two processes, capacity %u bytes, %g s per test\n"
+	       "(throughput: one push per message, the consumer polls and pops up to 256 at once)\n",
 	       CAPACITY, (double)b->duration_ns / 1e9);
 	printf("%-18s %14s %10s\n", "test", "messages/s", "MB/s");
 	for (i = 0; i < N_SIZES; i++) {

@@ -1630,3 +1630,20 @@ def test_bench_quick(mb):
     assert "p50" in low and "p99" in low, r
     assert "16" in low and "256" in low, r
     assert re.search(r"\[\d/\d\]", r.err), r  # progress on stderr
+
+
+def _bench_rings():
+    return set(p.name for p in pathlib.Path("/dev/shm").glob("membridge-bench-*"))
+
+
+def test_bench_interrupted_removes_its_rings(cli):
+    before = _bench_rings()
+    proc = popen_tool(cli, "bench", "--seconds", "5")
+    try:
+        assert proc.stderr.readline().startswith(b"[1/4] throughput 16 B")
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+    finally:
+        rc, out, err = finish(proc)
+    assert rc == 130, (rc, out, err)
+    assert _bench_rings() <= before
