@@ -120,24 +120,12 @@ static int map_section(HANDLE h, size_t size, unsigned mode, struct mb_mapping *
 	return 0;
 }
 
-/* CreateFileMappingW of `size` bytes; *existed tells whether it was there. */
-static HANDLE create_section(const wchar_t *wname, size_t size, bool *existed, int *ret)
+/* Create section `name` of `size` bytes and map it; an existing section is
+ * -EEXIST when `exclusive`, else it is mapped. */
+static int create_and_map(const char *name, size_t size, unsigned mode, bool exclusive,
+			  struct mb_mapping *map)
 {
 	uint64_t size64 = size;
-	HANDLE h;
-
-	h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
-			       (DWORD)(size64 >> 32), (DWORD)size64, wname);
-	if (!h) {
-		*ret = error_from_win32(GetLastError());
-		return NULL;
-	}
-	*existed = GetLastError() == ERROR_ALREADY_EXISTS;
-	return h;
-}
-
-int mb_os_create(const char *name, size_t size, unsigned mode, struct mb_mapping *map)
-{
 	wchar_t *wname;
 	bool existed;
 	HANDLE h;
@@ -148,15 +136,24 @@ int mb_os_create(const char *name, size_t size, unsigned mode, struct mb_mapping
 	wname = section_name(name, &ret);
 	if (!wname)
 		return ret;
-	h = create_section(wname, size, &existed, &ret);
+	h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
+			       (DWORD)(size64 >> 32), (DWORD)size64, wname);
+	/* Read the last error before free() can touch it. */
+	ret = h ? 0 : error_from_win32(GetLastError());
+	existed = h && GetLastError() == ERROR_ALREADY_EXISTS;
 	free(wname);
 	if (!h)
 		return ret;
-	if (existed) {
+	if (exclusive && existed) {
 		CloseHandle(h);
 		return -EEXIST;
 	}
 	return map_section(h, size, mode, map);
+}
+
+int mb_os_create(const char *name, size_t size, unsigned mode, struct mb_mapping *map)
+{
+	return create_and_map(name, size, mode, true, map);
 }
 
 int mb_os_open(const char *name, size_t size, struct mb_mapping *map)
@@ -179,21 +176,7 @@ int mb_os_open(const char *name, size_t size, struct mb_mapping *map)
 
 int mb_os_open_or_create(const char *name, size_t size, unsigned mode, struct mb_mapping *map)
 {
-	wchar_t *wname;
-	bool existed;
-	HANDLE h;
-	int ret = 0;
-
-	if (size == 0)
-		return -EINVAL;
-	wname = section_name(name, &ret);
-	if (!wname)
-		return ret;
-	h = create_section(wname, size, &existed, &ret);
-	free(wname);
-	if (!h)
-		return ret;
-	return map_section(h, size, mode, map);
+	return create_and_map(name, size, mode, false, map);
 }
 
 void mb_os_unmap(struct mb_mapping *map)

@@ -106,8 +106,8 @@ int mb_rwlock_read_wait(struct mb_rwlock *lock, int64_t timeout_ns)
 	return take(lock, timeout_ns, try_read);
 }
 
-/* The uncontended case takes one compare-and-swap, without a wait context. */
-
+/* Uncontended, one compare-and-swap before any wait is set up (the read
+ * side's fast path is mb_rwlock_read() in internal.h). */
 int mb_rwlock_write(struct mb_rwlock *lock, int64_t timeout_ns)
 {
 	struct lock_wait w = { .lock = lock };
