@@ -99,6 +99,10 @@ MEMBRIDGE_API int membridge_segment_open(const char *name, size_t size,
 					 struct membridge_segment **segp);
 /* Unlink `name`; processes that have it open keep their mapping. */
 MEMBRIDGE_API int membridge_segment_remove(const char *name);
+/* 0 if `name` is a name membridge_segment_create() accepts; -ENAMETOOLONG if
+ * it is longer than MEMBRIDGE_NAME_MAX, -EINVAL for any other reason (no
+ * leading '/', another '/', "/." or "/..", or a companion's name). */
+MEMBRIDGE_API int membridge_name_check(const char *name);
 /* Drop this handle's reference; the mapping goes away with the last view or
  * ring made from it. */
 MEMBRIDGE_API void membridge_segment_close(struct membridge_segment *seg);
@@ -178,6 +182,9 @@ MEMBRIDGE_API int membridge_decode(const void *buf, size_t len, size_t *pos,
 /* How long a view call waits for the lock unless told otherwise (5 s). */
 #define MEMBRIDGE_DEFAULT_LOCK_TIMEOUT INT64_C(5000000000)
 
+/* Bytes of view header (the lock word) before the data area. */
+#define MEMBRIDGE_VIEW_HEADER 4u
+
 /* Flag for membridge_view_break_lock(). */
 #define MEMBRIDGE_BREAK_FORCE 1u
 
@@ -202,6 +209,9 @@ MEMBRIDGE_API void membridge_view_close(struct membridge_view *view);
 
 /* Data area size: segment size - 4. */
 MEMBRIDGE_API size_t membridge_view_size(const struct membridge_view *view);
+/* The first byte of the data area (membridge_view_size() bytes), for access
+ * in place; the caller holds the lock (membridge_view_lock_read/_write). */
+MEMBRIDGE_API void *membridge_view_data(const struct membridge_view *view);
 MEMBRIDGE_API int membridge_view_seek(struct membridge_view *view, size_t pos);
 MEMBRIDGE_API size_t membridge_view_tell(const struct membridge_view *view);
 /* Timeout used by the implicit locking of the data calls. */
@@ -343,6 +353,10 @@ MEMBRIDGE_API int membridge_spsc_consume(struct membridge_spsc *spsc,
 MEMBRIDGE_API int membridge_spsc_pop_batch(struct membridge_spsc *spsc, size_t max,
 					   membridge_frame_fn fn, void *ctx,
 					   size_t *popped, int64_t timeout_ns);
+
+/* Ring bytes a message of `len` payload bytes takes (frame header
+ * included); 0 if no frame can hold it (len > UINT32_MAX). */
+MEMBRIDGE_API size_t membridge_spsc_frame_size(size_t len);
 
 MEMBRIDGE_API size_t membridge_spsc_capacity(const struct membridge_spsc *spsc);
 /* Bytes in use (frame headers included) and bytes free. */

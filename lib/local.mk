@@ -7,6 +7,7 @@ membridgeinclude_HEADERS = include/membridge/export.h
 nodist_membridgeinclude_HEADERS = include/membridge/version.h
 
 lib_libmembridge_la_SOURCES = \
+	lib/clock.h \
 	lib/internal.h \
 	lib/platform.h \
 	lib/errors.c \

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #endif
 
+#include "clock.h"
 #include "platform.h"
 
 static int map_fd(int fd, size_t size, struct mb_mapping *map)
@@ -127,10 +128,7 @@ int mb_os_remove(const char *name)
 
 int64_t mb_os_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return mb_clock_ns();
 }
 
 #ifdef __linux__

@@ -10,7 +10,7 @@
 
 enum { COMPANION_NONE, COMPANION_OPENING, COMPANION_MAPPED, COMPANION_FAILED };
 
-static int validate_name(const char *name)
+int membridge_name_check(const char *name)
 {
 	size_t len, suffix = strlen(MB_COMPANION_SUFFIX);
 
@@ -91,7 +91,7 @@ int membridge_segment_create(const char *name, size_t size, unsigned mode, unsig
 			     struct membridge_segment **segp)
 {
 	struct membridge_segment *seg;
-	int ret = validate_name(name);
+	int ret = membridge_name_check(name);
 
 	if (ret < 0)
 		return ret;
@@ -112,7 +112,7 @@ int membridge_segment_create(const char *name, size_t size, unsigned mode, unsig
 int membridge_segment_open(const char *name, size_t size, struct membridge_segment **segp)
 {
 	struct membridge_segment *seg;
-	int ret = validate_name(name);
+	int ret = membridge_name_check(name);
 
 	if (ret < 0)
 		return ret;
@@ -132,7 +132,7 @@ int membridge_segment_open(const char *name, size_t size, struct membridge_segme
 
 int membridge_segment_remove(const char *name)
 {
-	int ret = validate_name(name);
+	int ret = membridge_name_check(name);
 
 	return ret < 0 ? ret : remove_both(name);
 }

@@ -143,6 +143,11 @@ void membridge_spsc_close(struct membridge_spsc *q)
 	free(q);
 }
 
+size_t membridge_spsc_frame_size(size_t len)
+{
+	return len > UINT32_MAX ? 0 : MEMBRIDGE_SPSC_FRAME_HEADER + len;
+}
+
 size_t membridge_spsc_capacity(const struct membridge_spsc *q)
 {
 	return (size_t)q->capacity;

@@ -8,7 +8,6 @@
 
 #include "internal.h"
 
-#define LOCK_WORD_SIZE 4
 
 enum held { HELD_NONE, HELD_READ, HELD_WRITE };
 
@@ -27,7 +26,7 @@ int membridge_view_open(struct membridge_segment *seg, struct membridge_view **v
 	struct membridge_view *view;
 	struct mb_waitblock *wb;
 
-	if (!seg || !viewp || seg->map.size <= LOCK_WORD_SIZE)
+	if (!seg || !viewp || seg->map.size <= MEMBRIDGE_VIEW_HEADER)
 		return -EINVAL;
 	view = calloc(1, sizeof(*view));
 	if (!view)
@@ -39,8 +38,8 @@ int membridge_view_open(struct membridge_segment *seg, struct membridge_view **v
 	/* The creator's first view sets the lock word up: free. */
 	if (seg->creator && !atomic_exchange(&seg->view_initialised, true))
 		atomic_store_explicit(view->lock.word, 0, memory_order_release);
-	view->data = (unsigned char *)seg->map.base + LOCK_WORD_SIZE;
-	view->size = seg->map.size - LOCK_WORD_SIZE;
+	view->data = (unsigned char *)seg->map.base + MEMBRIDGE_VIEW_HEADER;
+	view->size = seg->map.size - MEMBRIDGE_VIEW_HEADER;
 	view->timeout_ns = MEMBRIDGE_DEFAULT_LOCK_TIMEOUT;
 	*viewp = view;
 	return 0;
@@ -59,6 +58,11 @@ void membridge_view_close(struct membridge_view *view)
 size_t membridge_view_size(const struct membridge_view *view)
 {
 	return view->size;
+}
+
+void *membridge_view_data(const struct membridge_view *view)
+{
+	return view->data;
 }
 
 int membridge_view_seek(struct membridge_view *view, size_t pos)
