@@ -68,10 +68,12 @@ MEMBRIDGE_API unsigned membridge_version_number(void);
 /* Longest accepted name, leading '/' included. */
 #define MEMBRIDGE_NAME_MAX 240
 
-/* Flags for membridge_segment_create(); pick at most one. */
-#define MEMBRIDGE_CREATE_EXCLUSIVE 0u /* fail with -EEXIST if the name exists */
-#define MEMBRIDGE_CREATE_REPLACE   1u /* unlink an existing segment first */
-#define MEMBRIDGE_CREATE_ATTACH    2u /* open an existing segment of the same size */
+/* Flag bits for membridge_segment_create(). REPLACE and ATTACH exclude each
+ * other; any bit outside MEMBRIDGE_CREATE_FLAGS gives -EINVAL. */
+#define MEMBRIDGE_CREATE_EXCLUSIVE 0u        /* no bits: -EEXIST if the name exists */
+#define MEMBRIDGE_CREATE_REPLACE   (1u << 0) /* unlink an existing segment first */
+#define MEMBRIDGE_CREATE_ATTACH    (1u << 1) /* open an existing segment of the same size */
+#define MEMBRIDGE_CREATE_FLAGS     (MEMBRIDGE_CREATE_REPLACE | MEMBRIDGE_CREATE_ATTACH)
 
 /* Mode 0 asks for the default permission bits. */
 #define MEMBRIDGE_MODE_DEFAULT 0600u
@@ -361,7 +363,7 @@ MEMBRIDGE_API size_t membridge_spsc_frame_size(size_t len);
 MEMBRIDGE_API size_t membridge_spsc_capacity(const struct membridge_spsc *spsc);
 /* Bytes in use (frame headers included) and bytes free. */
 MEMBRIDGE_API int membridge_spsc_used(const struct membridge_spsc *spsc, size_t *used);
-MEMBRIDGE_API int membridge_spsc_free(const struct membridge_spsc *spsc, size_t *free_bytes);
+MEMBRIDGE_API int membridge_spsc_space(const struct membridge_spsc *spsc, size_t *space);
 /* 1 or 0, or a negative errno value for a corrupt header. */
 MEMBRIDGE_API int membridge_spsc_is_empty(const struct membridge_spsc *spsc);
 MEMBRIDGE_API int membridge_spsc_is_full(const struct membridge_spsc *spsc);

@@ -70,7 +70,7 @@ static int create_or_attach(struct membridge_segment *seg, size_t size, unsigned
 	int64_t deadline = mb_deadline(ATTACH_PATIENCE_NS);
 	int ret;
 
-	if (flags == MEMBRIDGE_CREATE_REPLACE) {
+	if (flags & MEMBRIDGE_CREATE_REPLACE) {
 		ret = remove_both(seg->name);
 		if (ret < 0 && ret != -ENOENT)
 			return ret;
@@ -78,7 +78,7 @@ static int create_or_attach(struct membridge_segment *seg, size_t size, unsigned
 	for (;;) {
 		ret = mb_os_create(seg->name, size, mode, &seg->map);
 		seg->creator = ret == 0;
-		if (ret != -EEXIST || flags != MEMBRIDGE_CREATE_ATTACH)
+		if (ret != -EEXIST || !(flags & MEMBRIDGE_CREATE_ATTACH))
 			return ret;
 		ret = mb_os_open(seg->name, size, &seg->map);
 		if ((ret != -ENOENT && ret != -EAGAIN) || mb_os_now_ns() >= deadline)
@@ -95,7 +95,8 @@ int membridge_segment_create(const char *name, size_t size, unsigned mode, unsig
 
 	if (ret < 0)
 		return ret;
-	if (!segp || size == 0 || mode > 0777 || flags > MEMBRIDGE_CREATE_ATTACH)
+	if (!segp || size == 0 || mode > 0777 || (flags & ~MEMBRIDGE_CREATE_FLAGS) ||
+	    (flags & MEMBRIDGE_CREATE_REPLACE && flags & MEMBRIDGE_CREATE_ATTACH))
 		return -EINVAL;
 	seg = segment_new(name);
 	if (!seg)

@@ -497,13 +497,13 @@ int membridge_spsc_used(const struct membridge_spsc *q, size_t *used)
 	return ret;
 }
 
-int membridge_spsc_free(const struct membridge_spsc *q, size_t *free_bytes)
+int membridge_spsc_space(const struct membridge_spsc *q, size_t *space)
 {
 	uint64_t u;
 	int ret = snapshot_used(q, &u);
 
 	if (ret == 0)
-		*free_bytes = (size_t)(q->capacity - u);
+		*space = (size_t)(q->capacity - u);
 	return ret;
 }
 

@@ -16,6 +16,7 @@ dist_man3_MANS = \
 	man/membridge_decode.3 \
 	man/membridge_encode.3 \
 	man/membridge_encoded_size.3 \
+	man/membridge_name_check.3 \
 	man/membridge_segment_close.3 \
 	man/membridge_segment_create.3 \
 	man/membridge_segment_data.3 \
@@ -27,7 +28,7 @@ dist_man3_MANS = \
 	man/membridge_spsc_capacity.3 \
 	man/membridge_spsc_close.3 \
 	man/membridge_spsc_consume.3 \
-	man/membridge_spsc_free.3 \
+	man/membridge_spsc_frame_size.3 \
 	man/membridge_spsc_is_empty.3 \
 	man/membridge_spsc_is_full.3 \
 	man/membridge_spsc_open.3 \
@@ -37,6 +38,7 @@ dist_man3_MANS = \
 	man/membridge_spsc_push.3 \
 	man/membridge_spsc_push_batch.3 \
 	man/membridge_spsc_pushv.3 \
+	man/membridge_spsc_space.3 \
 	man/membridge_spsc_used.3 \
 	man/membridge_type_from_name.3 \
 	man/membridge_type_name.3 \
@@ -44,6 +46,7 @@ dist_man3_MANS = \
 	man/membridge_version_number.3 \
 	man/membridge_view_break_lock.3 \
 	man/membridge_view_close.3 \
+	man/membridge_view_data.3 \
 	man/membridge_view_is_write_locked.3 \
 	man/membridge_view_lock_read.3 \
 	man/membridge_view_lock_write.3 \

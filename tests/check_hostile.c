@@ -287,7 +287,7 @@ static void account(struct ring_proc *p)
 		record(p->t, OP_ACCOUNT, membridge_spsc_used(p->q, &n), t0, 0);
 		break;
 	case 1:
-		record(p->t, OP_ACCOUNT, membridge_spsc_free(p->q, &n), t0, 0);
+		record(p->t, OP_ACCOUNT, membridge_spsc_space(p->q, &n), t0, 0);
 		break;
 	case 2:
 		record(p->t, OP_ACCOUNT, membridge_spsc_is_empty(p->q), t0, 0);

@@ -268,7 +268,12 @@ END_TEST
 
 START_TEST(create_bad_args)
 {
-	static const unsigned bad_flags[] = { 3, 4, 0x10, 0x100, 0x80000000u, UINT_MAX };
+	/* Both choices at once, then bits no version has defined yet. */
+	static const unsigned bad_flags[] = {
+		MEMBRIDGE_CREATE_REPLACE | MEMBRIDGE_CREATE_ATTACH,
+		4, 0x10, 0x100, 0x80000000u, MEMBRIDGE_CREATE_ATTACH | 4,
+		MEMBRIDGE_CREATE_REPLACE | 0x80000000u, UINT_MAX
+	};
 	static const unsigned bad_modes[] = { 01000, 01777, 02600, 04600, 07777, 0100000,
 					      UINT_MAX };
 	struct membridge_segment *seg = SENTINEL;
@@ -394,6 +399,8 @@ START_TEST(name_invalid)
 		      "open(\"%s\") was not -EINVAL", name);
 	ck_assert_msg(membridge_segment_remove(name) == -EINVAL,
 		      "remove(\"%s\") was not -EINVAL", name);
+	ck_assert_msg(membridge_name_check(name) == -EINVAL,
+		      "name_check(\"%s\") was not -EINVAL", name);
 	ck_assert_ptr_eq(seg, SENTINEL);
 }
 END_TEST
@@ -407,6 +414,7 @@ START_TEST(name_null)
 		       -EINVAL);
 	mbt_assert_ret(membridge_segment_open(NULL, 0, &seg), -EINVAL);
 	mbt_assert_ret(membridge_segment_remove(NULL), -EINVAL);
+	mbt_assert_ret(membridge_name_check(NULL), -EINVAL);
 	ck_assert_ptr_eq(seg, SENTINEL);
 }
 END_TEST
@@ -419,6 +427,7 @@ START_TEST(name_max)
 	struct membridge_view *view;
 
 	long_name(name, MEMBRIDGE_NAME_MAX);
+	mbt_assert_ok(membridge_name_check(name));
 	mbt_assert_ok(membridge_segment_create(name, 64, 0, 0, &seg));
 	ck_assert_str_eq(membridge_segment_name(seg), name);
 	mbt_assert_ok(membridge_segment_open(name, 64, &peer));
@@ -456,6 +465,8 @@ START_TEST(name_too_long)
 			      "open of a %zu-char name", lens[i]);
 		ck_assert_msg(membridge_segment_remove(name) == -ENAMETOOLONG,
 			      "remove of a %zu-char name", lens[i]);
+		ck_assert_msg(membridge_name_check(name) == -ENAMETOOLONG,
+			      "name_check of a %zu-char name", lens[i]);
 	}
 	ck_assert_ptr_eq(seg, SENTINEL);
 }
@@ -473,6 +484,7 @@ START_TEST(name_near_companion)
 	for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
 		mbt_name(name);
 		strcat(name, tails[i]);
+		mbt_assert_ok(membridge_name_check(name));
 		mbt_assert_ok(membridge_segment_create(name, 16, 0, 0, &seg));
 		membridge_segment_close(seg);
 		mbt_assert_ok(membridge_segment_remove(name));

@@ -73,7 +73,7 @@ static void assert_used(const struct ring *r, size_t used)
 
 	mbt_assert_ok(membridge_spsc_used(r->q, &u));
 	ck_assert_uint_eq(u, used);
-	mbt_assert_ok(membridge_spsc_free(r->q, &f));
+	mbt_assert_ok(membridge_spsc_space(r->q, &f));
 	ck_assert_uint_eq(f, r->cap - used);
 	ck_assert_uint_eq(membridge_spsc_capacity(r->q), r->cap);
 	ck_assert_int_eq(membridge_spsc_is_empty(r->q), used == 0);
@@ -134,6 +134,13 @@ START_TEST(test_constants)
 	ck_assert_uint_eq(MEMBRIDGE_SPSC_HEADER, 24);
 	ck_assert_uint_eq(MEMBRIDGE_SPSC_FRAME_HEADER, 4);
 	ck_assert_uint_eq(MEMBRIDGE_SPSC_MIN_CAPACITY, 8);
+	ck_assert_uint_eq(membridge_spsc_frame_size(0), 4);
+	ck_assert_uint_eq(membridge_spsc_frame_size(60), 64);
+	ck_assert_uint_eq(membridge_spsc_frame_size(UINT32_MAX), (size_t)UINT32_MAX + 4);
+#if SIZE_MAX > UINT32_MAX
+	ck_assert_uint_eq(membridge_spsc_frame_size((size_t)UINT32_MAX + 1), 0);
+	ck_assert_uint_eq(membridge_spsc_frame_size(SIZE_MAX), 0);
+#endif
 }
 END_TEST
 
@@ -1459,7 +1466,7 @@ static void assert_all_badmsg(struct ring *r, unsigned what)
 	}
 	if (what & BAD_ACCOUNTING) {
 		mbt_assert_ret(membridge_spsc_used(r->q, &u), -EBADMSG);
-		mbt_assert_ret(membridge_spsc_free(r->q, &u), -EBADMSG);
+		mbt_assert_ret(membridge_spsc_space(r->q, &u), -EBADMSG);
 		ck_assert_uint_eq(u, 4242);
 		ck_assert_int_eq(membridge_spsc_is_empty(r->q), -EBADMSG);
 		ck_assert_int_eq(membridge_spsc_is_full(r->q), -EBADMSG);

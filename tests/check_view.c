@@ -321,8 +321,11 @@ START_TEST(data_offset)
 	struct fx f;
 
 	fx_open(&f, 64);
+	ck_assert_ptr_eq(membridge_view_data(f.view), f.raw + MEMBRIDGE_VIEW_HEADER);
+	ck_assert_uint_eq(membridge_view_size(f.view), 64 - MEMBRIDGE_VIEW_HEADER);
 	mbt_assert_ok(membridge_view_write_bytes(f.view, 0, "ABCD", 4));
 	ck_assert_mem_eq(f.raw + 4, "ABCD", 4);
+	ck_assert_mem_eq(membridge_view_data(f.view), "ABCD", 4);
 	ck_assert_int_eq(word(&f), 0);
 	ck_assert_mem_eq(f.raw, "\0\0\0\0", 4);
 	mbt_assert_ok(membridge_view_write_bytes(f.view, f.size - 1, "Z", 1));

@@ -626,7 +626,7 @@ static PyObject *sp_free(SpscObject *self, PyObject *unused)
 
 	if (!handle(self))
 		return NULL;
-	ret = membridge_spsc_free(self->spsc, &n);
+	ret = membridge_spsc_space(self->spsc, &n);
 	return ret < 0 ? fail(self, ret, MB_OP_POP, 0) : PyLong_FromSize_t(n);
 }
 

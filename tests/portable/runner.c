@@ -392,7 +392,7 @@ static void test_ring_fifo(void)
 	for (i = 0; i < 4; i++)
 		CHECK_OK(membridge_spsc_push(f.ring, msgs[i], strlen(msgs[i]), MEMBRIDGE_NO_WAIT));
 	CHECK_OK(membridge_spsc_used(f.ring, &used));
-	CHECK_OK(membridge_spsc_free(f.ring, &free_bytes));
+	CHECK_OK(membridge_spsc_space(f.ring, &free_bytes));
 	CHECK(used >= 4 * MEMBRIDGE_SPSC_FRAME_HEADER + 5 + 5 + 0 + 7);
 	CHECK(used + free_bytes == 256);
 	CHECK_RET(membridge_spsc_pop(f.ring, buf, 2, &len, MEMBRIDGE_NO_WAIT), -ENOBUFS);
