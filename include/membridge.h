@@ -317,11 +317,10 @@ MEMBRIDGE_API int membridge_spsc_open(struct membridge_segment *seg,
 MEMBRIDGE_API void membridge_spsc_close(struct membridge_spsc *spsc);
 
 /* Push one message. -EAGAIN when it does not fit now and timeout_ns is 0,
- * -ETIMEDOUT when a wait ran out, -EMSGSIZE when it can never fit. Each
- * side caches the other side's index (the producer the head, the consumer
- * the tail) and sees a corrupt value when it next re-reads it, whenever its
- * copy says the ring is too full or empty; the accounting calls check the
- * whole header on every call. */
+ * -ETIMEDOUT when a wait ran out, -EMSGSIZE when it can never fit. Every
+ * ring call, on either side, checks the whole header first (capacity as
+ * opened, head <= tail <= head + capacity) and returns -EBADMSG if a peer
+ * broke it. */
 MEMBRIDGE_API int membridge_spsc_push(struct membridge_spsc *spsc, const void *buf,
 				      size_t len, int64_t timeout_ns);
 /* Push one message gathered from `count` pieces, without joining them first. */

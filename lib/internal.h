@@ -56,7 +56,7 @@ struct membridge_segment {
 	_Atomic bool view_initialised; /* the creator's first view_open ran */
 	struct mb_mapping map;
 	struct mb_mapping companion;   /* guarded by companion_state */
-	_Atomic int companion_state;   /* 0 none, 1 opening, 2 mapped, <0 failed */
+	_Atomic int companion_state;   /* COMPANION_NONE, _OPENING, _MAPPED or _FAILED (segment.c) */
 	char name[];
 };
 

@@ -45,7 +45,8 @@ static int fd_stat(int fd, size_t *size, unsigned *mode)
 	return 0;
 }
 
-static int close_keep_errno(int fd, int ret)
+/* Close fd on a path that returns ret: close() must not change the result. */
+static int close_then_return(int fd, int ret)
 {
 	close(fd);
 	return ret;
@@ -64,13 +65,13 @@ int mb_os_create(const char *name, size_t size, unsigned mode, struct mb_mapping
 	if (fchmod(fd, (mode_t)mode) < 0 || ftruncate(fd, (off_t)size) < 0) {
 		ret = -errno;
 		shm_unlink(name);
-		return close_keep_errno(fd, ret);
+		return close_then_return(fd, ret);
 	}
 	map->mode = mode;
 	ret = map_fd(fd, size, map);
 	if (ret < 0)
 		shm_unlink(name);
-	return close_keep_errno(fd, ret);
+	return close_then_return(fd, ret);
 }
 
 int mb_os_open(const char *name, size_t size, struct mb_mapping *map)
@@ -83,13 +84,13 @@ int mb_os_open(const char *name, size_t size, struct mb_mapping *map)
 		return -errno;
 	ret = fd_stat(fd, &real, &map->mode);
 	if (ret < 0)
-		return close_keep_errno(fd, ret);
+		return close_then_return(fd, ret);
 	/* A creator between shm_open and ftruncate shows size 0. */
 	if (real == 0)
-		return close_keep_errno(fd, -EAGAIN);
+		return close_then_return(fd, -EAGAIN);
 	if (size != 0 && size != real)
-		return close_keep_errno(fd, -EINVAL);
-	return close_keep_errno(fd, map_fd(fd, real, map));
+		return close_then_return(fd, -EINVAL);
+	return close_then_return(fd, map_fd(fd, real, map));
 }
 
 int mb_os_open_or_create(const char *name, size_t size, unsigned mode, struct mb_mapping *map)
@@ -110,8 +111,8 @@ int mb_os_open_or_create(const char *name, size_t size, unsigned mode, struct mb
 		ret = -EINVAL;
 	}
 	if (ret < 0)
-		return close_keep_errno(fd, ret);
-	return close_keep_errno(fd, map_fd(fd, size, map));
+		return close_then_return(fd, ret);
+	return close_then_return(fd, map_fd(fd, size, map));
 }
 
 void mb_os_unmap(struct mb_mapping *map)

@@ -3,8 +3,9 @@
  * The single-producer/single-consumer ring (membridge(7)): a 24-byte header
  * (head, tail, capacity) and capacity data bytes holding frames, a uint32
  * payload length followed by the payload, packed back to back and wrapping.
- * Every index read from the segment is checked before it is used: the peer
- * may be buggy, hostile or dead.
+ * Every call reads head, tail and capacity (one cache line, which it reads
+ * for its own index anyway) and checks them before using any: the peer may
+ * be buggy, hostile or dead.
  */
 #include "config.h"
 
@@ -31,8 +32,6 @@ struct membridge_spsc {
 	struct ring_header *hdr;
 	unsigned char *data;
 	uint64_t capacity;     /* validated at open; the header must keep it */
-	uint64_t cached_head;  /* producer side: the consumer's index, last seen */
-	uint64_t cached_tail;  /* consumer side: the producer's index, last seen */
 	struct mb_event *data_event;
 	struct mb_event *space_event;
 };
@@ -74,25 +73,30 @@ static inline void ring_get(const struct membridge_spsc *q, uint64_t pos, void *
 	       n - (size_t)(q->capacity - off));
 }
 
-static int check_capacity(const struct membridge_spsc *q)
+/* The header's rule: the capacity is the segment's, and head <= tail <=
+ * head + capacity (in modular arithmetic, as the indices may wrap past
+ * 2^64). Head is read first: it never passes tail, so a third party's
+ * reading is consistent unless the header moved in between. */
+static int read_header(const struct ring_header *hdr, uint64_t capacity, uint64_t *head,
+		       uint64_t *tail)
 {
-	return atomic_load_explicit(&q->hdr->capacity, memory_order_relaxed) == q->capacity
-		? 0 : -EBADMSG;
-}
-
-/* Check the header at open; *head and *tail get the indices it holds. */
-static int validate_header(const struct ring_header *hdr, uint64_t capacity, uint64_t *head,
-			   uint64_t *tail)
-{
-	uint64_t cap = atomic_load_explicit(&hdr->capacity, memory_order_acquire);
+	uint64_t cap = atomic_load_explicit(&hdr->capacity, memory_order_relaxed);
 
 	*head = atomic_load_explicit(&hdr->head, memory_order_acquire);
 	*tail = atomic_load_explicit(&hdr->tail, memory_order_acquire);
-	if (cap == 0 && *head == 0 && *tail == 0)
-		return -EAGAIN; /* the creator has not written it yet */
-	if (cap != capacity || *tail - *head > capacity)
-		return -EBADMSG;
-	return 0;
+	return cap == capacity && *tail - *head <= capacity ? 0 : -EBADMSG;
+}
+
+/* Check the header at open: -EAGAIN while the creator has not written it. */
+static int validate_header(const struct ring_header *hdr, uint64_t capacity)
+{
+	uint64_t head, tail;
+	int ret = read_header(hdr, capacity, &head, &tail);
+
+	if (ret < 0 && head == 0 && tail == 0 &&
+	    atomic_load_explicit(&hdr->capacity, memory_order_acquire) == 0)
+		return -EAGAIN;
+	return ret;
 }
 
 int membridge_spsc_open(struct membridge_segment *seg, struct membridge_spsc **spscp)
@@ -100,7 +104,7 @@ int membridge_spsc_open(struct membridge_segment *seg, struct membridge_spsc **s
 	struct membridge_spsc *q;
 	struct mb_waitblock *wb;
 	struct ring_header *hdr;
-	uint64_t capacity, head, tail;
+	uint64_t capacity;
 	int ret;
 
 	if (!seg || !spscp || seg->map.size < MEMBRIDGE_SPSC_HEADER + MEMBRIDGE_SPSC_MIN_CAPACITY)
@@ -113,16 +117,12 @@ int membridge_spsc_open(struct membridge_segment *seg, struct membridge_spsc **s
 	    atomic_load_explicit(&hdr->head, memory_order_relaxed) == 0 &&
 	    atomic_load_explicit(&hdr->tail, memory_order_relaxed) == 0)
 		atomic_store_explicit(&hdr->capacity, capacity, memory_order_release);
-	ret = validate_header(hdr, capacity, &head, &tail);
+	ret = validate_header(hdr, capacity);
 	if (ret < 0)
 		return ret;
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
-	/* The caches start from indices really read: a cached index may lag,
-	 * never lead, or the sums break where the indices wrap past 2^64. */
-	q->cached_head = head;
-	q->cached_tail = tail;
 	wb = mb_segment_waitblock(seg);
 	mb_segment_ref(seg);
 	q->seg = seg;
@@ -145,7 +145,9 @@ void membridge_spsc_close(struct membridge_spsc *q)
 
 size_t membridge_spsc_frame_size(size_t len)
 {
-	return len > UINT32_MAX ? 0 : MEMBRIDGE_SPSC_FRAME_HEADER + len;
+	if (len > UINT32_MAX || len > SIZE_MAX - MEMBRIDGE_SPSC_FRAME_HEADER)
+		return 0;
+	return MEMBRIDGE_SPSC_FRAME_HEADER + len;
 }
 
 size_t membridge_spsc_capacity(const struct membridge_spsc *q)
@@ -155,49 +157,37 @@ size_t membridge_spsc_capacity(const struct membridge_spsc *q)
 
 /* ------------------------------------------------------------ producer */
 
-/* Free bytes for a producer whose tail is `tail`, refreshing the cached
- * head when the cache says there is not enough room for `need` bytes. */
-static int producer_free(struct membridge_spsc *q, uint64_t tail, uint64_t need, uint64_t *room)
-{
-	uint64_t used = tail - q->cached_head;
-
-	if (used > q->capacity || q->capacity - used < need) {
-		q->cached_head = atomic_load_explicit(&q->hdr->head, memory_order_acquire);
-		used = tail - q->cached_head;
-		if (used > q->capacity)
-			return -EBADMSG;
-	}
-	*room = q->capacity - used;
-	return 0;
-}
-
 struct space_wait {
 	struct membridge_spsc *q;
 	uint64_t need;
 	uint64_t tail; /* where the frame goes, once ready */
+	uint64_t room; /* bytes free from tail on */
 };
 
 static int space_ready(void *ctx)
 {
 	struct space_wait *w = ctx;
-	uint64_t room;
-	int ret = check_capacity(w->q);
+	uint64_t head;
+	int ret = read_header(w->q->hdr, w->q->capacity, &head, &w->tail);
 
-	w->tail = atomic_load_explicit(&w->q->hdr->tail, memory_order_acquire);
-	if (ret == 0)
-		ret = producer_free(w->q, w->tail, w->need, &room);
-	return ret < 0 ? ret : room >= w->need;
+	if (ret < 0)
+		return ret;
+	w->room = w->q->capacity - (w->tail - head);
+	return w->room >= w->need;
 }
 
-/* Wait until `need` bytes are free; *tail gets the index to write at. */
-static int reserve(struct membridge_spsc *q, uint64_t need, int64_t timeout_ns, uint64_t *tail)
+/* Wait until `need` bytes are free; *tail gets the index to write at and
+ * *room the bytes free from there. */
+static int reserve(struct membridge_spsc *q, uint64_t need, int64_t timeout_ns, uint64_t *tail,
+		   uint64_t *room)
 {
-	struct space_wait w = { q, need, 0 };
+	struct space_wait w = { q, need, 0, 0 };
 	int ret = mb_event_wait(q->space_event, timeout_ns, MB_RING_SLICE_MAX_NS, space_ready, &w);
 
 	if (ret < 0)
 		return ret;
 	*tail = w.tail;
+	*room = w.room;
 	return 0;
 }
 
@@ -224,38 +214,40 @@ static uint64_t put_frame(struct membridge_spsc *q, uint64_t tail,
 	return tail;
 }
 
-/* Payload length of a gathered message, or -EMSGSIZE if it can never fit. */
-static int frame_size(const struct membridge_spsc *q, const struct membridge_iovec *iov,
-		      size_t count, uint64_t *frame)
+/* Payload length of a gathered message, or -EMSGSIZE if its frame can
+ * never fit the ring. */
+static int payload_length(const struct membridge_spsc *q, const struct membridge_iovec *iov,
+			  size_t count, uint32_t *len)
 {
-	uint64_t len = 0;
-	size_t i;
+	size_t total = 0, frame, i;
 
 	if (count && !iov)
 		return -EINVAL;
 	for (i = 0; i < count; i++) {
 		if (iov[i].len && !iov[i].base)
 			return -EINVAL;
-		if (iov[i].len > q->capacity - len)
+		if (iov[i].len > q->capacity - total)
 			return -EMSGSIZE;
-		len += iov[i].len;
+		total += iov[i].len;
 	}
-	if (len > UINT32_MAX || len > q->capacity - MEMBRIDGE_SPSC_FRAME_HEADER)
+	frame = membridge_spsc_frame_size(total);
+	if (frame == 0 || frame > q->capacity)
 		return -EMSGSIZE;
-	*frame = MEMBRIDGE_SPSC_FRAME_HEADER + len;
+	*len = (uint32_t)total;
 	return 0;
 }
 
 int membridge_spsc_pushv(struct membridge_spsc *q, const struct membridge_iovec *iov,
 			 size_t count, int64_t timeout_ns)
 {
-	uint64_t frame, tail;
-	int ret = frame_size(q, iov, count, &frame);
+	uint64_t tail, room;
+	uint32_t len;
+	int ret = payload_length(q, iov, count, &len);
 
-	if (ret < 0 || (ret = reserve(q, frame, timeout_ns, &tail)) < 0)
+	if (ret < 0 ||
+	    (ret = reserve(q, membridge_spsc_frame_size(len), timeout_ns, &tail, &room)) < 0)
 		return ret;
-	publish_tail(q, put_frame(q, tail, iov, count,
-				  (uint32_t)(frame - MEMBRIDGE_SPSC_FRAME_HEADER)));
+	publish_tail(q, put_frame(q, tail, iov, count, len));
 	return 0;
 }
 
@@ -270,35 +262,30 @@ int membridge_spsc_push(struct membridge_spsc *q, const void *buf, size_t len,
 int membridge_spsc_push_batch(struct membridge_spsc *q, const struct membridge_iovec *msgs,
 			      size_t count, size_t *pushed, int64_t timeout_ns)
 {
-	uint64_t frame, tail, room;
-	size_t i;
+	uint64_t tail, room;
+	uint32_t len;
+	size_t i, frame;
 	int ret;
 
 	if (!pushed || (count && !msgs))
 		return -EINVAL;
 	*pushed = 0;
 	for (i = 0; i < count; i++) {
-		ret = frame_size(q, &msgs[i], 1, &frame);
+		ret = payload_length(q, &msgs[i], 1, &len);
 		if (ret < 0)
 			return ret;
 	}
 	if (count == 0)
 		return 0;
-	frame_size(q, &msgs[0], 1, &frame);
-	ret = reserve(q, frame, timeout_ns, &tail);
+	ret = reserve(q, membridge_spsc_frame_size(msgs[0].len), timeout_ns, &tail, &room);
 	if (ret < 0)
 		return ret;
-	/* Refresh the cached head unless the ring looks empty, so the batch
-	 * fills all the room there is. */
-	ret = producer_free(q, tail, q->capacity, &room);
-	if (ret < 0)
-		return ret;
+	/* Every length was checked above: each fits a frame. */
 	for (i = 0; i < count; i++) {
-		frame_size(q, &msgs[i], 1, &frame);
+		frame = membridge_spsc_frame_size(msgs[i].len);
 		if (frame > room)
 			break;
-		tail = put_frame(q, tail, &msgs[i], 1,
-				 (uint32_t)(frame - MEMBRIDGE_SPSC_FRAME_HEADER));
+		tail = put_frame(q, tail, &msgs[i], 1, (uint32_t)msgs[i].len);
 		room -= frame;
 	}
 	publish_tail(q, tail);
@@ -307,22 +294,6 @@ int membridge_spsc_push_batch(struct membridge_spsc *q, const struct membridge_i
 }
 
 /* ------------------------------------------------------------ consumer */
-
-/* Bytes published beyond head, refreshing the cached tail when the cache
- * shows nothing; -EBADMSG if the header is impossible. */
-static int consumer_avail(struct membridge_spsc *q, uint64_t head, uint64_t *avail)
-{
-	uint64_t used = q->cached_tail - head;
-
-	if (used == 0 || used > q->capacity) {
-		q->cached_tail = atomic_load_explicit(&q->hdr->tail, memory_order_acquire);
-		used = q->cached_tail - head;
-		if (used > q->capacity)
-			return -EBADMSG;
-	}
-	*avail = used;
-	return 0;
-}
 
 /* Read and check the frame at head, given `avail` published bytes. */
 static int frame_at(const struct membridge_spsc *q, uint64_t head, uint64_t avail,
@@ -343,7 +314,7 @@ static int frame_at(const struct membridge_spsc *q, uint64_t head, uint64_t avai
 	f->part[1] = q->data;
 	f->part_len[1] = len - f->part_len[0];
 	f->start = head;
-	f->end = head + MEMBRIDGE_SPSC_FRAME_HEADER + len;
+	f->end = head + membridge_spsc_frame_size(len);
 	return 0;
 }
 
@@ -356,12 +327,13 @@ struct data_wait {
 static int data_ready(void *ctx)
 {
 	struct data_wait *w = ctx;
-	int ret = check_capacity(w->q);
+	uint64_t tail;
+	int ret = read_header(w->q->hdr, w->q->capacity, &w->head, &tail);
 
-	w->head = atomic_load_explicit(&w->q->hdr->head, memory_order_acquire);
-	if (ret == 0)
-		ret = consumer_avail(w->q, w->head, &w->avail);
-	return ret < 0 ? ret : w->avail > 0;
+	if (ret < 0)
+		return ret;
+	w->avail = tail - w->head;
+	return w->avail > 0;
 }
 
 /* Wait for a message; fills *f with the frame at the head and *avail with
@@ -396,14 +368,16 @@ int membridge_spsc_consume(struct membridge_spsc *q, const struct membridge_fram
 {
 	uint64_t head, tail;
 	uint32_t stored;
+	int ret;
 
 	if (!frame || frame->len > q->capacity - MEMBRIDGE_SPSC_FRAME_HEADER ||
-	    frame->end - frame->start != MEMBRIDGE_SPSC_FRAME_HEADER + frame->len)
+	    frame->end - frame->start != membridge_spsc_frame_size(frame->len))
 		return -EINVAL;
-	head = atomic_load_explicit(&q->hdr->head, memory_order_acquire);
+	ret = read_header(q->hdr, q->capacity, &head, &tail);
+	if (ret < 0)
+		return ret;
 	if (head != frame->start)
 		return -ESTALE;
-	tail = atomic_load_explicit(&q->hdr->tail, memory_order_acquire);
 	if (frame->end - head > tail - head)
 		return -EINVAL; /* not a frame the producer published */
 	ring_get(q, head, &stored, MEMBRIDGE_SPSC_FRAME_HEADER);
@@ -467,19 +441,16 @@ int membridge_spsc_pop_batch(struct membridge_spsc *q, size_t max, membridge_fra
 
 /* ------------------------------------------------------------ accounting */
 
-/* A consistent (head, tail) pair as seen by a third party: head is read
- * first, since it never passes tail. */
+/* A consistent (head, tail) pair as seen by a third party, which may see
+ * both move between its two reads: it reads again before it calls the
+ * header corrupt. */
 static int snapshot_used(const struct membridge_spsc *q, uint64_t *used)
 {
 	uint64_t head, tail;
-	int i, ret = check_capacity(q);
+	int i;
 
-	if (ret < 0)
-		return ret;
 	for (i = 0; i < SNAPSHOT_TRIES; i++) {
-		head = atomic_load_explicit(&q->hdr->head, memory_order_acquire);
-		tail = atomic_load_explicit(&q->hdr->tail, memory_order_acquire);
-		if (tail - head <= q->capacity) {
+		if (read_header(q->hdr, q->capacity, &head, &tail) == 0) {
 			*used = tail - head;
 			return 0;
 		}
