@@ -65,9 +65,9 @@ static const struct {
 	[OP_POP] = { "pop", { 0, -EAGAIN, -ETIMEDOUT, -EBADMSG } },
 	[OP_PEEK] = { "peek", { 0, -EAGAIN, -ETIMEDOUT, -EBADMSG } },
 	/* -ESTALE: head moved since the peek; -EINVAL: tail no longer covers it. */
-	[OP_CONSUME] = { "consume", { 0, -ESTALE, -EINVAL } },
+	[OP_CONSUME] = { "consume", { 0, -ESTALE, -EINVAL, -EBADMSG } },
 	[OP_POP_BATCH] = { "pop_batch", { 0, -EAGAIN, -ETIMEDOUT, -EBADMSG } },
-	[OP_ACCOUNT] = { "used/free/is_empty/is_full", { 0, -EBADMSG } },
+	[OP_ACCOUNT] = { "used/space/is_empty/is_full", { 0, -EBADMSG } },
 	[OP_SPSC_OPEN] = { "spsc_open", { 0, -EBADMSG, -EAGAIN } },
 	[OP_LOCK_READ] = { "lock_read", { 0, -ETIMEDOUT, -EOWNERDEAD } },
 	[OP_LOCK_WRITE] = { "lock_write", { 0, -ETIMEDOUT, -EOWNERDEAD } },
@@ -276,7 +276,7 @@ static void ring_proc_close(struct ring_proc *p, long rss_start)
 	p->t->done = 1;
 }
 
-/* used/free/is_empty/is_full: whatever the header says, 0/1 or -EBADMSG. */
+/* used/space/is_empty/is_full: whatever the header says, 0/1 or -EBADMSG. */
 static void account(struct ring_proc *p)
 {
 	size_t n;
