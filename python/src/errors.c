@@ -179,25 +179,34 @@ PyObject *mb_py_raise(mb_state *st, int err, enum mb_op op, PyObject *name, size
 	}
 }
 
+int mb_str_decode_error(const char *buf, size_t len, size_t pos)
+{
+	struct membridge_value slen;
+	PyObject *decoded;
+
+	/* A str is a u32 length, then its bytes (membridge(7)). */
+	if (membridge_decode(buf, len, &pos, MEMBRIDGE_U32, &slen) < 0 ||
+	    len - pos < slen.as.u32)
+		return -ENODATA;
+	decoded = PyUnicode_DecodeUTF8(buf + pos, (Py_ssize_t)slen.as.u32, "strict");
+	if (!decoded)
+		return PyErr_ExceptionMatches(PyExc_UnicodeDecodeError) ? 1 : -ENOMEM;
+	Py_DECREF(decoded);
+	return 0;
+}
+
 /* UnicodeDecodeError details for the str at payload[pos]. */
 static PyObject *unicode_error_args(const char *payload, size_t len, size_t pos)
 {
-	PyObject *decoded, *type, *value, *tb, *args = NULL;
-	uint32_t slen;
+	PyObject *type, *value, *tb, *args = NULL;
 
-	if (len - pos < 4)
-		return NULL;
-	memcpy(&slen, payload + pos, 4);
-	if (len - pos - 4 < slen)
-		return NULL;
-	decoded = PyUnicode_DecodeUTF8(payload + pos + 4, (Py_ssize_t)slen, "strict");
-	if (decoded) {
-		Py_DECREF(decoded);
-		return NULL; /* Python accepts it: UTF-8 only the library refuses */
+	if (mb_str_decode_error(payload, len, pos) != 1) {
+		PyErr_Clear();
+		return NULL; /* no str there, or UTF-8 only the library refuses */
 	}
 	PyErr_Fetch(&type, &value, &tb);
 	PyErr_NormalizeException(&type, &value, &tb);
-	if (value && PyErr_GivenExceptionMatches(value, PyExc_UnicodeDecodeError))
+	if (value)
 		args = PyObject_GetAttrString(value, "args");
 	Py_XDECREF(type);
 	Py_XDECREF(value);

@@ -7,15 +7,14 @@
 typedef struct {
 	PyObject_HEAD
 	struct membridge_view *view;
-	char *data;          /* the data area: segment byte 4 on */
+	char *data;          /* the data area, after the lock word */
 	size_t size;
 	PyObject *name;
 	Py_ssize_t exports;  /* live buffer exports (memoryview, numpy...) */
 	int busy;            /* a call is waiting with the GIL released */
 } MappedViewObject;
 
-PyObject *mb_mapped_view_new(mb_state *st, struct membridge_view *view, void *data,
-			     PyObject *name)
+PyObject *mb_mapped_view_new(mb_state *st, struct membridge_view *view, PyObject *name)
 {
 	MappedViewObject *self = PyObject_GC_New(MappedViewObject, st->MappedView);
 
@@ -27,7 +26,7 @@ PyObject *mb_mapped_view_new(mb_state *st, struct membridge_view *view, void *da
 	 * busy lock they come back and wait in begin(). */
 	membridge_view_set_timeout(view, MEMBRIDGE_NO_WAIT);
 	self->view = view;
-	self->data = (char *)data + 4;
+	self->data = membridge_view_data(view);
 	self->size = membridge_view_size(view);
 	self->name = Py_NewRef(name);
 	self->exports = 0;
@@ -125,12 +124,10 @@ static int parse_offset(PyObject *obj, size_t *offset)
 static PyObject *store(MappedViewObject *self, const struct mb_values *vals, size_t offset)
 {
 	size_t len;
-	int took, ret = membridge_encoded_size(vals->v, vals->count, &len);
+	int took, ret;
 
-	if (ret == -EOVERFLOW) {
-		PyErr_SetString(PyExc_OverflowError, "a str is longer than 4 GiB - 1 bytes");
+	if (mb_values_size(vals, &len) < 0)
 		return NULL;
-	}
 	ret = begin(self, 1, &took);
 	if (ret == 0)
 		ret = membridge_view_write(self->view, offset, vals->v, vals->count);
@@ -196,24 +193,15 @@ static PyObject *mv_write_mixed(MappedViewObject *self, PyObject *args, PyObject
  * bytes the library has just checked (the caller holds the lock). */
 static int raise_unicode_error(MappedViewObject *self)
 {
-	size_t at = membridge_view_tell(self->view), room = membridge_view_size(self->view);
-	uint32_t len;
-	PyObject *str;
+	size_t at = membridge_view_tell(self->view);
+	int ret = mb_str_decode_error(self->data, self->size, at);
 
-	/* A peer ignoring the lock may have rewritten the length since. */
-	if (room - at < sizeof(len)) {
-		mb_py_raise(mb_state_of((PyObject *)self), -EBADMSG, MB_OP_VIEW, self->name, room);
-		return MB_PY_RAISED;
-	}
-	memcpy(&len, self->data + at, sizeof(len));
-	if (len > room - at - sizeof(len))
-		len = (uint32_t)(room - at - sizeof(len));
-	str = PyUnicode_DecodeUTF8(self->data + at + sizeof(len), (Py_ssize_t)len, "strict");
-	if (str) { /* a str Python accepts but the library refuses */
-		Py_DECREF(str);
+	/* A peer ignoring the lock may have rewritten the str since. */
+	if (ret == -ENODATA)
+		return -EBADMSG;
+	if (ret == 0)
 		PyErr_Format(PyExc_ValueError, "the str at offset %zu of '%U' is not valid UTF-8",
 			     at, self->name);
-	}
 	return MB_PY_RAISED;
 }
 
@@ -734,9 +722,6 @@ static void mv_dealloc(MappedViewObject *self)
 	type->tp_free(self);
 	Py_DECREF(type);
 }
-
-#define FASTCALL_KW(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL | METH_KEYWORDS
-#define VARARGS_KW(f) (PyCFunction)(void (*)(void))(f), METH_VARARGS | METH_KEYWORDS
 
 static PyMethodDef mv_methods[] = {
 	{"write", VARARGS_KW(mv_write), write_doc},

@@ -136,7 +136,7 @@ PyDoc_STRVAR(remove_doc,
 "Unlink the segment `name` (and its companion wait segment). Processes that\n"
 "have it open keep their mapping. A missing name raises FileNotFoundError.");
 
-static PyObject *sm_remove(PyObject *module, PyObject *name)
+static PyObject *sm_remove(PyTypeObject *cls, PyObject *name)
 {
 	const char *cname;
 	int ret;
@@ -151,7 +151,7 @@ static PyObject *sm_remove(PyObject *module, PyObject *name)
 	ret = membridge_segment_remove(cname);
 	Py_END_ALLOW_THREADS
 	if (ret < 0)
-		return mb_py_raise(NULL, ret, MB_OP_REMOVE, name, 0);
+		return mb_py_raise(mb_state_of_type(cls), ret, MB_OP_REMOVE, name, 0);
 	Py_RETURN_NONE;
 }
 
@@ -181,8 +181,7 @@ static PyObject *sm_map(SharedMemoryObject *self, PyObject *unused)
 	if (ret < 0)
 		return mb_py_raise(mb_state_of((PyObject *)self), ret, MB_OP_MAP, self->name,
 				   self->size);
-	return mb_mapped_view_new(mb_state_of((PyObject *)self), view,
-				  membridge_segment_data(seg), self->name);
+	return mb_mapped_view_new(mb_state_of((PyObject *)self), view, self->name);
 }
 
 PyDoc_STRVAR(spsc_doc,
@@ -300,7 +299,7 @@ static PyMethodDef sm_methods[] = {
 	 METH_VARARGS | METH_KEYWORDS | METH_CLASS, create_doc},
 	{"open", (PyCFunction)(void (*)(void))sm_open,
 	 METH_VARARGS | METH_KEYWORDS | METH_CLASS, open_doc},
-	{"remove", (PyCFunction)sm_remove, METH_O | METH_STATIC, remove_doc},
+	{"remove", (PyCFunction)sm_remove, METH_O | METH_CLASS, remove_doc},
 	{"map", (PyCFunction)sm_map, METH_NOARGS, map_doc},
 	{"spsc", (PyCFunction)sm_spsc, METH_NOARGS, spsc_doc},
 	{"name", (PyCFunction)sm_name, METH_NOARGS, name_doc},
