@@ -12,6 +12,7 @@ typedef struct {
 	PyObject *name;
 	Py_ssize_t exports;  /* live buffer exports (memoryview, numpy...) */
 	int busy;            /* a call is waiting with the GIL released */
+	int64_t lock_timeout_ns;  /* how long the data calls wait for the lock */
 } MappedViewObject;
 
 PyObject *mb_mapped_view_new(mb_state *st, struct membridge_view *view, PyObject *name)
@@ -31,6 +32,7 @@ PyObject *mb_mapped_view_new(mb_state *st, struct membridge_view *view, PyObject
 	self->name = Py_NewRef(name);
 	self->exports = 0;
 	self->busy = 0;
+	self->lock_timeout_ns = MEMBRIDGE_DEFAULT_LOCK_TIMEOUT;
 	PyObject_GC_Track(self);
 	return (PyObject *)self;
 }
@@ -83,7 +85,7 @@ static int wait_lock(MappedViewObject *self, int write, int64_t timeout_ns)
  * there with -EDEADLK). *took says whether end() must unlock. */
 static int begin(MappedViewObject *self, int write, int *took)
 {
-	int ret = wait_lock(self, write, MEMBRIDGE_DEFAULT_LOCK_TIMEOUT);
+	int ret = wait_lock(self, write, self->lock_timeout_ns);
 
 	*took = ret == 0;
 	return ret == -EDEADLK ? 0 : ret;
@@ -670,6 +672,32 @@ static PyObject *mv_exit(MappedViewObject *self, PyObject *args)
 	return mv_close(self, NULL);
 }
 
+PyDoc_STRVAR(lock_timeout_doc,
+"Seconds the data calls (write, read, zero...) wait for the lock: 5.0 unless\n"
+"set; None or math.inf wait without limit, 0 tries once.");
+
+static PyObject *mv_get_lock_timeout(MappedViewObject *self, void *closure)
+{
+	if (self->lock_timeout_ns == MEMBRIDGE_WAIT_FOREVER)
+		Py_RETURN_NONE;
+	return PyFloat_FromDouble((double)self->lock_timeout_ns / 1e9);
+}
+
+static int mv_set_lock_timeout(MappedViewObject *self, PyObject *value, void *closure)
+{
+	if (!value) {
+		PyErr_SetString(PyExc_AttributeError, "lock_timeout cannot be deleted");
+		return -1;
+	}
+	return mb_timeout_parse(value, MEMBRIDGE_WAIT_FOREVER, &self->lock_timeout_ns);
+}
+
+static PyGetSetDef mv_getset[] = {
+	{"lock_timeout", (getter)mv_get_lock_timeout, (setter)mv_set_lock_timeout,
+	 lock_timeout_doc, NULL},
+	{NULL, NULL, NULL, NULL, NULL},
+};
+
 static int mv_getbuffer(MappedViewObject *self, Py_buffer *view, int flags)
 {
 	if (!handle(self))
@@ -753,11 +781,14 @@ PyDoc_STRVAR(mv_doc,
 "\n"
 "Made by SharedMemory.map(). Offsets count from the data area (segment byte 4);\n"
 "the cursor is private to this object. memoryview(view) exposes the data area\n"
-"writable and without copying (no locking: use lock_read()/lock_write()).");
+"writable and without copying (no locking: use lock_read()/lock_write()).\n"
+"\n"
+MB_TIMEOUT_RULE);
 
 static PyType_Slot mv_slots[] = {
 	{Py_tp_doc, (void *)mv_doc},
 	{Py_tp_methods, mv_methods},
+	{Py_tp_getset, mv_getset},
 	{Py_tp_repr, mv_repr},
 	{Py_tp_finalize, mv_finalize},
 	{Py_tp_traverse, mv_traverse},

@@ -9,6 +9,12 @@
 #include <limits.h>
 #include <membridge.h>
 
+/* The one timeout rule, in the docstrings, the stubs and README.md. */
+#define MB_TIMEOUT_RULE \
+	"Timeouts are in seconds (math.inf: no limit); timeout=None tries once for\n" \
+	"ring calls and waits without limit for locks; a view's data calls wait up\n" \
+	"to its lock_timeout (5 s unless set)."
+
 /* PyMethodDef entries for functions taking keywords, in either convention. */
 #define FASTCALL_KW(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL | METH_KEYWORDS
 #define VARARGS_KW(f) (PyCFunction)(void (*)(void))(f), METH_VARARGS | METH_KEYWORDS

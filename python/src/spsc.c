@@ -736,7 +736,9 @@ PyDoc_STRVAR(sp_doc,
 "\n"
 "Made by SharedMemory.spsc(). One process (or thread) pushes, one pops; each\n"
 "message is a frame of uint32 length + payload, the payload encoded as in\n"
-"MappedView.write(). push/pop are non-blocking unless given a timeout.");
+"MappedView.write().\n"
+"\n"
+MB_TIMEOUT_RULE);
 
 static PyType_Slot sp_slots[] = {
 	{Py_tp_doc, (void *)sp_doc},
