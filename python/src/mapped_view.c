@@ -448,7 +448,7 @@ static PyObject *mv_zero(MappedViewObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(size_doc, "size() -> int\n\nThe data area size: the segment size - 4.");
+PyDoc_STRVAR(size_doc, "size() -> int\n\nThe data area size: the segment size minus the lock word.");
 
 static PyObject *mv_size(MappedViewObject *self, PyObject *unused)
 {
@@ -779,8 +779,8 @@ static PyMethodDef mv_methods[] = {
 PyDoc_STRVAR(mv_doc,
 "A sequential view of a segment, guarded by a cross-process reader-writer lock.\n"
 "\n"
-"Made by SharedMemory.map(). Offsets count from the data area (segment byte 4);\n"
-"the cursor is private to this object. memoryview(view) exposes the data area\n"
+"Made by SharedMemory.map(). Offsets count from the data area (after the lock\n"
+"word); the cursor is private to this object. memoryview(view) exposes the data area\n"
 "writable and without copying (no locking: use lock_read()/lock_write()).\n"
 "\n"
 MB_TIMEOUT_RULE);

@@ -40,8 +40,8 @@ static PyObject *wrap(PyTypeObject *cls, struct membridge_segment *seg, PyObject
 PyDoc_STRVAR(create_doc,
 "create(name, size, *, mode=0o600, replace=False, attach=False) -> SharedMemory\n"
 "\n"
-"Create the segment `name` ('/' then 1-239 characters without '/') of `size`\n"
-"zero-filled bytes with permission bits `mode`. An existing name raises\n"
+"Create the segment `name` ('/' then up to MEMBRIDGE_NAME_MAX - 1 characters\n"
+"without '/') of `size` zero-filled bytes with permission bits `mode`. An existing name raises\n"
 "FileExistsError unless replace=True (unlink it first) or attach=True (open it;\n"
 "its size must equal `size`).");
 
@@ -166,8 +166,8 @@ static struct membridge_segment *segment(SharedMemoryObject *self)
 PyDoc_STRVAR(map_doc,
 "map() -> MappedView\n"
 "\n"
-"A sequential view of the segment: bytes 0-3 hold the reader-writer lock word,\n"
-"the data area follows. Needs a segment larger than 4 bytes.");
+"A sequential view of the segment: the reader-writer lock word, then the data\n"
+"area. Needs a segment larger than the lock word.");
 
 static PyObject *sm_map(SharedMemoryObject *self, PyObject *unused)
 {
@@ -187,8 +187,8 @@ static PyObject *sm_map(SharedMemoryObject *self, PyObject *unused)
 PyDoc_STRVAR(spsc_doc,
 "spsc() -> SpscRingBuffer\n"
 "\n"
-"The single-producer/single-consumer ring in this segment (size - 24 must be a\n"
-"power of two). The creator's first call writes the ring header; others check\n"
+"The single-producer/single-consumer ring in this segment (size minus the ring\n"
+"header must be a power of two). The creator's first call writes the ring header; others check\n"
 "it and raise CorruptSegmentError if the segment does not hold a ring.");
 
 static PyObject *sm_spsc(SharedMemoryObject *self, PyObject *unused)

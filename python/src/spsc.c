@@ -593,7 +593,7 @@ static PyObject *sp_free(SpscObject *self, PyObject *unused)
 	return ret < 0 ? fail(self, ret, MB_OP_POP, 0) : PyLong_FromSize_t(n);
 }
 
-PyDoc_STRVAR(capacity_doc, "capacity() -> int\n\nThe ring's data capacity: segment size - 24.");
+PyDoc_STRVAR(capacity_doc, "capacity() -> int\n\nThe ring's data capacity: the segment size minus the ring header.");
 
 static PyObject *sp_capacity(SpscObject *self, PyObject *unused)
 {
