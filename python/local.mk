@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
-# The Python package: shipped in the tarball, built and tested by make check
-# (tests/run-pytest.sh builds it into python-build/ against lib/.libs).
-EXTRA_DIST += \
+# The Python package: shipped in the tarball, built into python-build/
+# against lib/.libs and tested by make check (tests/run-pytest.sh).
+# What the extension is built from (copied to the build tree, see below).
+PY_PACKAGE_FILES = \
 	python/README.md \
 	python/pyproject.toml \
 	python/setup.py \
@@ -16,13 +17,19 @@ EXTRA_DIST += \
 	python/src/shared_memory.c \
 	python/src/mapped_view.c \
 	python/src/lock_guard.c \
-	python/src/spsc.c \
+	python/src/spsc.c
+EXTRA_DIST += $(PY_PACKAGE_FILES) \
+	python/local.mk \
 	python/tests/conftest.py \
 	python/tests/mbhelpers.py \
+	python/tests/test_bad_input.py \
+	python/tests/test_cli.py \
 	python/tests/test_codec_hypothesis.py \
 	python/tests/test_examples.py \
+	python/tests/test_hostile.py \
 	python/tests/test_interop.py \
 	python/tests/test_mapped_view.py \
+	python/tests/test_permissions.py \
 	python/tests/test_reference_examples.py \
 	python/tests/test_shared_memory.py \
 	python/tests/test_smoke.py \
@@ -31,15 +38,24 @@ EXTRA_DIST += \
 
 if HAVE_PYTHON
 # The extension, built in the build tree against lib/.libs: PKG_CONFIG_PATH
-# selects membridge-uninstalled.pc. Every output, egg-info included, goes
-# to python-build/, since srcdir may be read-only.
+# selects membridge-uninstalled.pc. pip builds in the directory it is given
+# (build/, egg-info), and srcdir may be read-only, so the package is copied
+# to python-build/src first; pip then builds a wheel from the copy and
+# installs it into python-build/lib, its dist-info included (the metadata
+# test reads the version there). Offline: no index, no build isolation.
 PY_BUILD = $(abs_top_builddir)/python-build
-python-ext: lib/libmembridge.la
-	$(AM_V_GEN)$(MKDIR_P) "$(PY_BUILD)" && cd $(srcdir)/python && \
+python-ext: $(PY_BUILD)/stamp
+$(PY_BUILD)/stamp: lib/libmembridge.la $(PY_PACKAGE_FILES:%=$(srcdir)/%)
+	$(AM_V_GEN)rm -rf "$(PY_BUILD)/src" "$(PY_BUILD)/lib" && \
+	$(MKDIR_P) "$(PY_BUILD)/src" && \
+	(cd $(srcdir)/python && cp -R README.md pyproject.toml setup.py membridge src \
+		"$(PY_BUILD)/src") && \
+	chmod -R u+w "$(PY_BUILD)/src" && \
 	PKG_CONFIG_PATH="$(abs_top_builddir)$${PKG_CONFIG_PATH:+:$$PKG_CONFIG_PATH}" \
-	$(PYTHON) setup.py -q egg_info --egg-base "$(PY_BUILD)" \
-		build --build-base "$(PY_BUILD)" --build-lib "$(PY_BUILD)/lib" \
-		--build-temp "$(PY_BUILD)/temp"
+	$(PYTHON) -m pip install -q --no-build-isolation --no-deps --no-index \
+		--no-cache-dir --no-compile --disable-pip-version-check \
+		--root-user-action=ignore --target "$(PY_BUILD)/lib" "$(PY_BUILD)/src" && \
+	touch $@
 check_DATA = python-ext
 # How the examples and tests run the built package.
 PY_RUN_ENV = PYTHONPATH="$(PY_BUILD)/lib" PYTHON="$(PYTHON)" \

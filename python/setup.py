@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Build the membridge extension against libmembridge, found with pkg-config.
 
-pkg-config is asked only when an extension is built, so commands such as
-`setup.py clean` work before the library exists. PKG_CONFIG names the tool;
+pkg-config is asked for the version and, when an extension is built, for
+the flags; `setup.py clean` works before the library exists. PKG_CONFIG names the tool;
 PKG_CONFIG_PATH=<build dir> selects the uninstalled build tree.
 """
 import os
@@ -32,6 +32,15 @@ def pkgconfig(*args):
     return shlex.split(out)
 
 
+def package_version():
+    """The package's version is the library's one (configure.ac's AC_INIT,
+    through membridge.pc), so the two cannot disagree. `setup.py clean`
+    alone may run before the library is built: it needs no version."""
+    if sys.argv[1:2] == ["clean"]:
+        return None
+    return pkgconfig("--modversion")[0]
+
+
 class build_ext_pkgconfig(build_ext):
     """build_ext that takes include/library flags from pkg-config."""
 
@@ -48,6 +57,7 @@ class build_ext_pkgconfig(build_ext):
 
 
 setup(
+    version=package_version(),
     packages=["membridge"],
     package_data={"membridge": ["py.typed", "__init__.pyi"]},
     ext_modules=[Extension(

@@ -1,4 +1,7 @@
 # SPDX-License-Identifier: MIT
+"""Timeouts are in seconds (math.inf: no limit); timeout=None tries once for
+ring calls and waits without limit for locks; a view's data calls wait up
+to its lock_timeout (5 s unless set)."""
 from types import TracebackType
 from typing import Any, ContextManager, List, Optional, Sequence, Tuple, Type, Union
 
@@ -37,6 +40,7 @@ class SharedMemory:
                  exc: Optional[BaseException], tb: Optional[TracebackType]) -> None: ...
 
 class MappedView:
+    lock_timeout: Optional[float]
     def write(self, data: _Scalar, offset: Optional[int] = None) -> None: ...
     def write_mixed(self, items: List[Union[_Scalar, List[_Scalar]]],
                     offset: Optional[int] = None) -> None: ...

@@ -147,21 +147,25 @@ void mb_values_release(struct mb_values *vals)
 	vals->count = vals->nbufs = 0;
 }
 
-int mb_values_encode(const struct mb_values *vals, char **buf, size_t *len)
+int mb_values_size(const struct mb_values *vals, size_t *len)
 {
 	int ret = membridge_encoded_size(vals->v, vals->count, len);
 
-	if (ret == -EOVERFLOW) {
+	if (ret == -EOVERFLOW)
 		PyErr_SetString(PyExc_OverflowError, "a str is longer than 4 GiB - 1 bytes");
-		return -1;
-	}
-	*buf = PyMem_Malloc(*len ? *len : 1);
-	if (!*buf) {
-		PyErr_NoMemory();
-		return -1;
-	}
-	membridge_encode(*buf, *len, vals->v, vals->count, NULL);
-	return 0;
+	else if (ret < 0)
+		PyErr_Format(PyExc_SystemError, "membridge_encoded_size: %s",
+			     membridge_strerror(ret));
+	return ret < 0 ? -1 : 0;
+}
+
+int mb_values_encode(const struct mb_values *vals, void *buf, size_t len)
+{
+	int ret = membridge_encode(buf, len, vals->v, vals->count, NULL);
+
+	if (ret < 0)
+		PyErr_Format(PyExc_SystemError, "membridge_encode: %s", membridge_strerror(ret));
+	return ret < 0 ? -1 : 0;
 }
 
 int mb_tag_parse(PyObject *tag, enum membridge_type *type)

@@ -5,8 +5,8 @@
 
 #include <errno.h>
 
-static const char name_rule[] =
-	"a name is '/' followed by 1 to 239 characters, none of them '/'";
+/* A format: its argument is MEMBRIDGE_NAME_MAX - 1. */
+#define NAME_RULE "a name is '/' followed by 1 to %d characters, none of them '/'"
 
 static PyObject *raise_os(int err, PyObject *name, PyObject *msg)
 {
@@ -34,12 +34,12 @@ static PyObject *spsc_size_message(PyObject *name, size_t size)
 	above = below * 2;
 	if (size <= MEMBRIDGE_SPSC_HEADER + MEMBRIDGE_SPSC_MIN_CAPACITY)
 		return PyUnicode_FromFormat(
-			"'%U' (%zu bytes) is too small for a ring: spsc() needs size - 24 to be a "
-			"power of two >= %u, e.g. %zu", name, size,
+			"'%U' (%zu bytes) is too small for a ring: spsc() needs size - %u to be a "
+			"power of two >= %u, e.g. %zu", name, size, MEMBRIDGE_SPSC_HEADER,
 			MEMBRIDGE_SPSC_MIN_CAPACITY, below + MEMBRIDGE_SPSC_HEADER);
 	return PyUnicode_FromFormat(
-		"'%U' (%zu bytes) cannot hold a ring: spsc() needs size - 24 to be a power of "
-		"two; the nearest valid sizes are %zu and %zu", name, size,
+		"'%U' (%zu bytes) cannot hold a ring: spsc() needs size - %u to be a power of "
+		"two; the nearest valid sizes are %zu and %zu", name, size, MEMBRIDGE_SPSC_HEADER,
 		below + MEMBRIDGE_SPSC_HEADER, above + MEMBRIDGE_SPSC_HEADER);
 }
 
@@ -48,20 +48,22 @@ static PyObject *invalid(enum mb_op op, PyObject *name, size_t n)
 	switch (op) {
 	case MB_OP_CREATE:
 		return PyErr_Format(PyExc_ValueError,
-				    "cannot create '%U': %s; size must be > 0 and mode at most "
-				    "0o777; attach=True needs the existing segment's size",
-				    name, name_rule);
+				    "cannot create '%U': " NAME_RULE "; size must be > 0 and mode "
+				    "at most 0o777; attach=True needs the existing segment's size",
+				    name, MEMBRIDGE_NAME_MAX - 1);
 	case MB_OP_OPEN:
 		return PyErr_Format(PyExc_ValueError,
-				    "cannot open '%U': either the name is invalid (%s) or "
+				    "cannot open '%U': either the name is invalid (" NAME_RULE ") or "
 				    "size=%zu is not the segment's size (pass size=None to detect it)",
-				    name, name_rule, n);
+				    name, MEMBRIDGE_NAME_MAX - 1, n);
 	case MB_OP_REMOVE:
-		return PyErr_Format(PyExc_ValueError, "cannot remove '%U': %s", name, name_rule);
+		return PyErr_Format(PyExc_ValueError, "cannot remove '%U': " NAME_RULE, name,
+				    MEMBRIDGE_NAME_MAX - 1);
 	case MB_OP_MAP:
 		return PyErr_Format(PyExc_ValueError,
-				    "cannot map '%U' (%zu bytes): a view needs more than 4 bytes "
-				    "(4 hold the lock word)", name, n);
+				    "cannot map '%U' (%zu bytes): a view needs more than %u bytes "
+				    "(%u hold the lock word)", name, n, MEMBRIDGE_VIEW_HEADER,
+				    MEMBRIDGE_VIEW_HEADER);
 	case MB_OP_SPSC: {
 		PyObject *msg = spsc_size_message(name, n);
 
@@ -82,8 +84,8 @@ static PyObject *corrupt(mb_state *st, enum mb_op op, PyObject *name)
 	case MB_OP_SPSC:
 		return PyErr_Format(st->CorruptSegmentError,
 				    "'%U' is not an SPSC ring: its header is invalid (capacity must "
-				    "be a power of two equal to size - 24, head <= tail <= head + "
-				    "capacity)", name);
+				    "be a power of two equal to size - %u, head <= tail <= head + "
+				    "capacity)", name, MEMBRIDGE_SPSC_HEADER);
 	case MB_OP_PUSH:
 	case MB_OP_POP:
 		return PyErr_Format(st->CorruptSegmentError,
@@ -110,7 +112,8 @@ PyObject *mb_py_raise(mb_state *st, int err, enum mb_op op, PyObject *name, size
 	case -EINVAL:
 		return invalid(op, name, n);
 	case -ENAMETOOLONG:
-		return PyErr_Format(PyExc_ValueError, "name too long: %s", name_rule);
+		return PyErr_Format(PyExc_ValueError, "name too long: " NAME_RULE,
+				    MEMBRIDGE_NAME_MAX - 1);
 	case -EFBIG:
 		return PyErr_Format(PyExc_ValueError, "size too large for '%U'", name);
 	case -ERANGE:
@@ -119,8 +122,9 @@ PyObject *mb_py_raise(mb_state *st, int err, enum mb_op op, PyObject *name, size
 				    "%zu bytes (offsets 0 to %zu)", name, n, n);
 	case -EMSGSIZE:
 		return PyErr_Format(PyExc_ValueError,
-				    "message too large for ring '%U': a frame (4 + payload bytes) "
-				    "must fit in its capacity of %zu bytes", name, n);
+				    "message too large for ring '%U': a frame (%u + payload bytes) "
+				    "must fit in its capacity of %zu bytes", name,
+				    MEMBRIDGE_SPSC_FRAME_HEADER, n);
 	case -ENOBUFS:
 		return PyErr_Format(PyExc_ValueError,
 				    "buffer too small: the next message of '%U' needs %zu bytes; it "
@@ -179,25 +183,34 @@ PyObject *mb_py_raise(mb_state *st, int err, enum mb_op op, PyObject *name, size
 	}
 }
 
+int mb_str_decode_error(const char *buf, size_t len, size_t pos)
+{
+	struct membridge_value slen;
+	PyObject *decoded;
+
+	/* A str is a u32 length, then its bytes (membridge(7)). */
+	if (membridge_decode(buf, len, &pos, MEMBRIDGE_U32, &slen) < 0 ||
+	    len - pos < slen.as.u32)
+		return -ENODATA;
+	decoded = PyUnicode_DecodeUTF8(buf + pos, (Py_ssize_t)slen.as.u32, "strict");
+	if (!decoded)
+		return PyErr_ExceptionMatches(PyExc_UnicodeDecodeError) ? 1 : -ENOMEM;
+	Py_DECREF(decoded);
+	return 0;
+}
+
 /* UnicodeDecodeError details for the str at payload[pos]. */
 static PyObject *unicode_error_args(const char *payload, size_t len, size_t pos)
 {
-	PyObject *decoded, *type, *value, *tb, *args = NULL;
-	uint32_t slen;
+	PyObject *type, *value, *tb, *args = NULL;
 
-	if (len - pos < 4)
-		return NULL;
-	memcpy(&slen, payload + pos, 4);
-	if (len - pos - 4 < slen)
-		return NULL;
-	decoded = PyUnicode_DecodeUTF8(payload + pos + 4, (Py_ssize_t)slen, "strict");
-	if (decoded) {
-		Py_DECREF(decoded);
-		return NULL; /* Python accepts it: UTF-8 only the library refuses */
+	if (mb_str_decode_error(payload, len, pos) != 1) {
+		PyErr_Clear();
+		return NULL; /* no str there, or UTF-8 only the library refuses */
 	}
 	PyErr_Fetch(&type, &value, &tb);
 	PyErr_NormalizeException(&type, &value, &tb);
-	if (value && PyErr_GivenExceptionMatches(value, PyExc_UnicodeDecodeError))
+	if (value)
 		args = PyObject_GetAttrString(value, "args");
 	Py_XDECREF(type);
 	Py_XDECREF(value);

@@ -7,15 +7,15 @@
 typedef struct {
 	PyObject_HEAD
 	struct membridge_view *view;
-	char *data;          /* the data area: segment byte 4 on */
+	char *data;          /* the data area, after the lock word */
 	size_t size;
 	PyObject *name;
 	Py_ssize_t exports;  /* live buffer exports (memoryview, numpy...) */
 	int busy;            /* a call is waiting with the GIL released */
+	int64_t lock_timeout_ns;  /* how long the data calls wait for the lock */
 } MappedViewObject;
 
-PyObject *mb_mapped_view_new(mb_state *st, struct membridge_view *view, void *data,
-			     PyObject *name)
+PyObject *mb_mapped_view_new(mb_state *st, struct membridge_view *view, PyObject *name)
 {
 	MappedViewObject *self = PyObject_GC_New(MappedViewObject, st->MappedView);
 
@@ -27,11 +27,12 @@ PyObject *mb_mapped_view_new(mb_state *st, struct membridge_view *view, void *da
 	 * busy lock they come back and wait in begin(). */
 	membridge_view_set_timeout(view, MEMBRIDGE_NO_WAIT);
 	self->view = view;
-	self->data = (char *)data + 4;
+	self->data = membridge_view_data(view);
 	self->size = membridge_view_size(view);
 	self->name = Py_NewRef(name);
 	self->exports = 0;
 	self->busy = 0;
+	self->lock_timeout_ns = MEMBRIDGE_DEFAULT_LOCK_TIMEOUT;
 	PyObject_GC_Track(self);
 	return (PyObject *)self;
 }
@@ -84,7 +85,7 @@ static int wait_lock(MappedViewObject *self, int write, int64_t timeout_ns)
  * there with -EDEADLK). *took says whether end() must unlock. */
 static int begin(MappedViewObject *self, int write, int *took)
 {
-	int ret = wait_lock(self, write, MEMBRIDGE_DEFAULT_LOCK_TIMEOUT);
+	int ret = wait_lock(self, write, self->lock_timeout_ns);
 
 	*took = ret == 0;
 	return ret == -EDEADLK ? 0 : ret;
@@ -125,12 +126,10 @@ static int parse_offset(PyObject *obj, size_t *offset)
 static PyObject *store(MappedViewObject *self, const struct mb_values *vals, size_t offset)
 {
 	size_t len;
-	int took, ret = membridge_encoded_size(vals->v, vals->count, &len);
+	int took, ret;
 
-	if (ret == -EOVERFLOW) {
-		PyErr_SetString(PyExc_OverflowError, "a str is longer than 4 GiB - 1 bytes");
+	if (mb_values_size(vals, &len) < 0)
 		return NULL;
-	}
 	ret = begin(self, 1, &took);
 	if (ret == 0)
 		ret = membridge_view_write(self->view, offset, vals->v, vals->count);
@@ -196,24 +195,15 @@ static PyObject *mv_write_mixed(MappedViewObject *self, PyObject *args, PyObject
  * bytes the library has just checked (the caller holds the lock). */
 static int raise_unicode_error(MappedViewObject *self)
 {
-	size_t at = membridge_view_tell(self->view), room = membridge_view_size(self->view);
-	uint32_t len;
-	PyObject *str;
+	size_t at = membridge_view_tell(self->view);
+	int ret = mb_str_decode_error(self->data, self->size, at);
 
-	/* A peer ignoring the lock may have rewritten the length since. */
-	if (room - at < sizeof(len)) {
-		mb_py_raise(mb_state_of((PyObject *)self), -EBADMSG, MB_OP_VIEW, self->name, room);
-		return MB_PY_RAISED;
-	}
-	memcpy(&len, self->data + at, sizeof(len));
-	if (len > room - at - sizeof(len))
-		len = (uint32_t)(room - at - sizeof(len));
-	str = PyUnicode_DecodeUTF8(self->data + at + sizeof(len), (Py_ssize_t)len, "strict");
-	if (str) { /* a str Python accepts but the library refuses */
-		Py_DECREF(str);
+	/* A peer ignoring the lock may have rewritten the str since. */
+	if (ret == -ENODATA)
+		return -EBADMSG;
+	if (ret == 0)
 		PyErr_Format(PyExc_ValueError, "the str at offset %zu of '%U' is not valid UTF-8",
 			     at, self->name);
-	}
 	return MB_PY_RAISED;
 }
 
@@ -458,7 +448,7 @@ static PyObject *mv_zero(MappedViewObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(size_doc, "size() -> int\n\nThe data area size: the segment size - 4.");
+PyDoc_STRVAR(size_doc, "size() -> int\n\nThe data area size: the segment size minus the lock word.");
 
 static PyObject *mv_size(MappedViewObject *self, PyObject *unused)
 {
@@ -682,6 +672,32 @@ static PyObject *mv_exit(MappedViewObject *self, PyObject *args)
 	return mv_close(self, NULL);
 }
 
+PyDoc_STRVAR(lock_timeout_doc,
+"Seconds the data calls (write, read, zero...) wait for the lock: 5.0 unless\n"
+"set; None or math.inf wait without limit, 0 tries once.");
+
+static PyObject *mv_get_lock_timeout(MappedViewObject *self, void *closure)
+{
+	if (self->lock_timeout_ns == MEMBRIDGE_WAIT_FOREVER)
+		Py_RETURN_NONE;
+	return PyFloat_FromDouble((double)self->lock_timeout_ns / 1e9);
+}
+
+static int mv_set_lock_timeout(MappedViewObject *self, PyObject *value, void *closure)
+{
+	if (!value) {
+		PyErr_SetString(PyExc_AttributeError, "lock_timeout cannot be deleted");
+		return -1;
+	}
+	return mb_timeout_parse(value, MEMBRIDGE_WAIT_FOREVER, &self->lock_timeout_ns);
+}
+
+static PyGetSetDef mv_getset[] = {
+	{"lock_timeout", (getter)mv_get_lock_timeout, (setter)mv_set_lock_timeout,
+	 lock_timeout_doc, NULL},
+	{NULL, NULL, NULL, NULL, NULL},
+};
+
 static int mv_getbuffer(MappedViewObject *self, Py_buffer *view, int flags)
 {
 	if (!handle(self))
@@ -735,9 +751,6 @@ static void mv_dealloc(MappedViewObject *self)
 	Py_DECREF(type);
 }
 
-#define FASTCALL_KW(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL | METH_KEYWORDS
-#define VARARGS_KW(f) (PyCFunction)(void (*)(void))(f), METH_VARARGS | METH_KEYWORDS
-
 static PyMethodDef mv_methods[] = {
 	{"write", VARARGS_KW(mv_write), write_doc},
 	{"write_mixed", VARARGS_KW(mv_write_mixed), write_mixed_doc},
@@ -766,13 +779,16 @@ static PyMethodDef mv_methods[] = {
 PyDoc_STRVAR(mv_doc,
 "A sequential view of a segment, guarded by a cross-process reader-writer lock.\n"
 "\n"
-"Made by SharedMemory.map(). Offsets count from the data area (segment byte 4);\n"
-"the cursor is private to this object. memoryview(view) exposes the data area\n"
-"writable and without copying (no locking: use lock_read()/lock_write()).");
+"Made by SharedMemory.map(). Offsets count from the data area (after the lock\n"
+"word); the cursor is private to this object. memoryview(view) exposes the data area\n"
+"writable and without copying (no locking: use lock_read()/lock_write()).\n"
+"\n"
+MB_TIMEOUT_RULE);
 
 static PyType_Slot mv_slots[] = {
 	{Py_tp_doc, (void *)mv_doc},
 	{Py_tp_methods, mv_methods},
+	{Py_tp_getset, mv_getset},
 	{Py_tp_repr, mv_repr},
 	{Py_tp_finalize, mv_finalize},
 	{Py_tp_traverse, mv_traverse},

@@ -9,6 +9,16 @@
 #include <limits.h>
 #include <membridge.h>
 
+/* The one timeout rule, in the docstrings, the stubs and README.md. */
+#define MB_TIMEOUT_RULE \
+	"Timeouts are in seconds (math.inf: no limit); timeout=None tries once for\n" \
+	"ring calls and waits without limit for locks; a view's data calls wait up\n" \
+	"to its lock_timeout (5 s unless set)."
+
+/* PyMethodDef entries for functions taking keywords, in either convention. */
+#define FASTCALL_KW(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL | METH_KEYWORDS
+#define VARARGS_KW(f) (PyCFunction)(void (*)(void))(f), METH_VARARGS | METH_KEYWORDS
+
 /* Per-module state: the heap types and the module's own exceptions. */
 typedef struct {
 	PyTypeObject *SharedMemory;
@@ -39,8 +49,7 @@ extern PyType_Spec mb_spsc_spec;
 extern PyType_Spec mb_lock_guard_spec;
 
 /* Wrap a freshly opened view or ring; takes ownership of the C handle. */
-PyObject *mb_mapped_view_new(mb_state *st, struct membridge_view *view, void *data,
-			     PyObject *name);
+PyObject *mb_mapped_view_new(mb_state *st, struct membridge_view *view, PyObject *name);
 PyObject *mb_spsc_new(mb_state *st, struct membridge_spsc *spsc, PyObject *name);
 
 /* Take (write or read) or release a MappedView's lock; -1 with an exception. */
@@ -79,6 +88,11 @@ PyObject *mb_py_raise(mb_state *st, int err, enum mb_op op, PyObject *name, size
 PyObject *mb_py_raise_decode(mb_state *st, int err, const char *payload, size_t len,
 			     size_t pos, enum membridge_type type);
 
+/* Let Python decode the str at buf[pos], one the library found invalid: 1
+ * with UnicodeDecodeError set, 0 if Python accepts it, -ENODATA if the bytes
+ * do not hold a whole str, -ENOMEM with MemoryError set. */
+int mb_str_decode_error(const char *buf, size_t len, size_t pos);
+
 /* -------------------------------------------------------------- convert */
 
 /* Python values gathered for one encode call, with what keeps them alive. */
@@ -98,8 +112,11 @@ int mb_values_from_object(PyObject *obj, struct mb_values *out);
 int mb_values_from_list(PyObject *list, int depth, struct mb_values *out);
 void mb_values_release(struct mb_values *vals);
 
-/* Encode the gathered values into a new PyMem buffer (*buf, *len). */
-int mb_values_encode(const struct mb_values *vals, char **buf, size_t *len);
+/* The encoded size of the gathered values; OverflowError if a str is too
+ * long for the format. */
+int mb_values_size(const struct mb_values *vals, size_t *len);
+/* Encode them into buf of len = mb_values_size() bytes. */
+int mb_values_encode(const struct mb_values *vals, void *buf, size_t len);
 
 /* A decode tag (str) into a type; ValueError for unknown tags. */
 int mb_tag_parse(PyObject *tag, enum membridge_type *type);
@@ -132,10 +149,11 @@ typedef int (*mb_wait_fn)(void *ctx, int64_t timeout_ns);
  * 0 tries once, MEMBRIDGE_WAIT_FOREVER for math.inf. */
 int mb_timeout_parse(PyObject *timeout, int64_t none_ns, int64_t *ns);
 
-/* Call fn once with the GIL held; while it reports "not yet" (-EAGAIN,
- * -ETIMEDOUT, -EINTR) and time is left, call it again in slices of at most
- * 50 ms with the GIL released, checking for signals between slices.
- * Returns fn's result, -ETIMEDOUT, or MB_PY_RAISED if a signal handler raised. */
+/* Call fn once with the GIL held; if it reports -EAGAIN and timeout_ns
+ * allows a wait, call it again with the GIL released and the whole timeout.
+ * After -EINTR (a signal handler ran) Python's signal handlers run: if one
+ * raised (KeyboardInterrupt), MB_PY_RAISED; otherwise fn is called again
+ * with the time left. Returns fn's result or -ETIMEDOUT. */
 int mb_wait(mb_wait_fn fn, void *ctx, int64_t timeout_ns);
 
 #endif /* MEMBRIDGE_PY_H */

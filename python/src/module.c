@@ -62,7 +62,9 @@ static int module_exec(PyObject *module)
 	Py_DECREF(bases);
 	if (ret < 0)
 		return -1;
-	return PyModule_AddStringConstant(module, "__version__", membridge_version());
+	/* The version built against: the package's own (setup.py takes it from
+	 * the same membridge.pc); library_version() is the one running. */
+	return PyModule_AddStringConstant(module, "__version__", MEMBRIDGE_VERSION_STRING);
 }
 
 static int module_traverse(PyObject *module, visitproc visit, void *arg)

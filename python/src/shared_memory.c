@@ -40,8 +40,8 @@ static PyObject *wrap(PyTypeObject *cls, struct membridge_segment *seg, PyObject
 PyDoc_STRVAR(create_doc,
 "create(name, size, *, mode=0o600, replace=False, attach=False) -> SharedMemory\n"
 "\n"
-"Create the segment `name` ('/' then 1-239 characters without '/') of `size`\n"
-"zero-filled bytes with permission bits `mode`. An existing name raises\n"
+"Create the segment `name` ('/' then up to MEMBRIDGE_NAME_MAX - 1 characters\n"
+"without '/') of `size` zero-filled bytes with permission bits `mode`. An existing name raises\n"
 "FileExistsError unless replace=True (unlink it first) or attach=True (open it;\n"
 "its size must equal `size`).");
 
@@ -136,7 +136,7 @@ PyDoc_STRVAR(remove_doc,
 "Unlink the segment `name` (and its companion wait segment). Processes that\n"
 "have it open keep their mapping. A missing name raises FileNotFoundError.");
 
-static PyObject *sm_remove(PyObject *module, PyObject *name)
+static PyObject *sm_remove(PyTypeObject *cls, PyObject *name)
 {
 	const char *cname;
 	int ret;
@@ -151,7 +151,7 @@ static PyObject *sm_remove(PyObject *module, PyObject *name)
 	ret = membridge_segment_remove(cname);
 	Py_END_ALLOW_THREADS
 	if (ret < 0)
-		return mb_py_raise(NULL, ret, MB_OP_REMOVE, name, 0);
+		return mb_py_raise(mb_state_of_type(cls), ret, MB_OP_REMOVE, name, 0);
 	Py_RETURN_NONE;
 }
 
@@ -166,8 +166,8 @@ static struct membridge_segment *segment(SharedMemoryObject *self)
 PyDoc_STRVAR(map_doc,
 "map() -> MappedView\n"
 "\n"
-"A sequential view of the segment: bytes 0-3 hold the reader-writer lock word,\n"
-"the data area follows. Needs a segment larger than 4 bytes.");
+"A sequential view of the segment: the reader-writer lock word, then the data\n"
+"area. Needs a segment larger than the lock word.");
 
 static PyObject *sm_map(SharedMemoryObject *self, PyObject *unused)
 {
@@ -181,15 +181,14 @@ static PyObject *sm_map(SharedMemoryObject *self, PyObject *unused)
 	if (ret < 0)
 		return mb_py_raise(mb_state_of((PyObject *)self), ret, MB_OP_MAP, self->name,
 				   self->size);
-	return mb_mapped_view_new(mb_state_of((PyObject *)self), view,
-				  membridge_segment_data(seg), self->name);
+	return mb_mapped_view_new(mb_state_of((PyObject *)self), view, self->name);
 }
 
 PyDoc_STRVAR(spsc_doc,
 "spsc() -> SpscRingBuffer\n"
 "\n"
-"The single-producer/single-consumer ring in this segment (size - 24 must be a\n"
-"power of two). The creator's first call writes the ring header; others check\n"
+"The single-producer/single-consumer ring in this segment (size minus the ring\n"
+"header must be a power of two). The creator's first call writes the ring header; others check\n"
 "it and raise CorruptSegmentError if the segment does not hold a ring.");
 
 static PyObject *sm_spsc(SharedMemoryObject *self, PyObject *unused)
@@ -300,7 +299,7 @@ static PyMethodDef sm_methods[] = {
 	 METH_VARARGS | METH_KEYWORDS | METH_CLASS, create_doc},
 	{"open", (PyCFunction)(void (*)(void))sm_open,
 	 METH_VARARGS | METH_KEYWORDS | METH_CLASS, open_doc},
-	{"remove", (PyCFunction)sm_remove, METH_O | METH_STATIC, remove_doc},
+	{"remove", (PyCFunction)sm_remove, METH_O | METH_CLASS, remove_doc},
 	{"map", (PyCFunction)sm_map, METH_NOARGS, map_doc},
 	{"spsc", (PyCFunction)sm_spsc, METH_NOARGS, spsc_doc},
 	{"name", (PyCFunction)sm_name, METH_NOARGS, name_doc},

@@ -137,28 +137,34 @@ static PyObject *push_result(SpscObject *self, int ret)
 /* Push one value, str, buffer or list of them encoded as one payload. */
 static PyObject *push_value(SpscObject *self, PyObject *data, int64_t ns)
 {
-	struct membridge_iovec iov[2];
-	struct push_call c = {self->spsc, iov, 1, 0};
+	struct membridge_iovec iov;
+	struct push_call c = {self->spsc, &iov, 1, 0};
 	struct mb_values vals;
-	char *buf;
+	char small[256], *buf = small;
+	PyObject *result = NULL;
 	size_t len;
 	int ret;
 
-	if (PyList_Check(data)) {
-		if (mb_values_from_list(data, 0, &vals) < 0)
-			return NULL;
-	} else if (mb_values_from_object(data, &vals) < 0) {
+	if ((PyList_Check(data) ? mb_values_from_list(data, 0, &vals)
+				: mb_values_from_object(data, &vals)) < 0)
 		return NULL;
+	ret = mb_values_size(&vals, &len);
+	/* Short messages, the common case, are encoded on the stack. */
+	if (ret == 0 && len > sizeof(small) && !(buf = PyMem_Malloc(len))) {
+		PyErr_NoMemory();
+		ret = -1;
 	}
-	ret = mb_values_encode(&vals, &buf, &len);
+	if (ret == 0)
+		ret = mb_values_encode(&vals, buf, len);
 	mb_values_release(&vals);
-	if (ret < 0)
-		return NULL;
-	iov[0].base = buf;
-	iov[0].len = len;
-	ret = run(self, push_once, &c, ns);
-	PyMem_Free(buf);
-	return push_result(self, ret);
+	if (ret == 0) {
+		iov.base = buf;
+		iov.len = len;
+		result = push_result(self, run(self, push_once, &c, ns));
+	}
+	if (buf != small)
+		PyMem_Free(buf);
+	return result;
 }
 
 PyDoc_STRVAR(push_doc,
@@ -173,36 +179,18 @@ static PyObject *sp_push(SpscObject *self, PyObject *const *args, Py_ssize_t nar
 			 PyObject *kwnames)
 {
 	PyObject *data = NULL, *timeout;
-	struct membridge_iovec iov[2];
-	struct push_call c = {NULL, iov, 0, 0};
-	uint32_t prefix;
+	struct membridge_iovec iov;
+	struct push_call c = {NULL, &iov, 1, 0};
 	int64_t ns;
 	int ret;
 
 	if (parse_args("push", args, nargs, kwnames, "data", &data, &timeout) < 0 ||
 	    !(c.spsc = handle(self)) || mb_timeout_parse(timeout, MEMBRIDGE_NO_WAIT, &ns) < 0)
 		return NULL;
-	if (PyUnicode_Check(data)) {
-		/* uint32 length + the str's own UTF-8, gathered straight into the ring */
-		Py_ssize_t len;
-		const char *utf8 = PyUnicode_AsUTF8AndSize(data, &len);
-
-		if (!utf8)
-			return NULL;
-		if ((size_t)len > UINT32_MAX)
-			return fail(self, -EMSGSIZE, MB_OP_PUSH, self->capacity);
-		prefix = (uint32_t)len;
-		iov[0].base = &prefix;
-		iov[0].len = sizeof(prefix);
-		iov[1].base = utf8;
-		iov[1].len = (size_t)len;
-		c.count = 2;
-		return push_result(self, run(self, push_once, &c, ns));
-	}
+	/* bytes-like data is the payload itself, pushed without a copy */
 	if (PyBytes_Check(data)) {
-		iov[0].base = PyBytes_AS_STRING(data);
-		iov[0].len = (size_t)PyBytes_GET_SIZE(data);
-		c.count = 1;
+		iov.base = PyBytes_AS_STRING(data);
+		iov.len = (size_t)PyBytes_GET_SIZE(data);
 		return push_result(self, run(self, push_once, &c, ns));
 	}
 	if (PyObject_CheckBuffer(data) && !PyList_Check(data)) {
@@ -210,9 +198,8 @@ static PyObject *sp_push(SpscObject *self, PyObject *const *args, Py_ssize_t nar
 
 		if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)
 			return NULL;
-		iov[0].base = view.buf;
-		iov[0].len = (size_t)view.len;
-		c.count = 1;
+		iov.base = view.buf;
+		iov.len = (size_t)view.len;
 		ret = run(self, push_once, &c, ns);
 		PyBuffer_Release(&view);
 		return push_result(self, ret);
@@ -261,9 +248,8 @@ static PyObject *sp_push_many(SpscObject *self, PyObject *args, PyObject *kwargs
 		if ((PyList_Check(item) ? mb_values_from_list(item, 0, &vals[ready])
 					: mb_values_from_object(item, &vals[ready])) < 0)
 			goto out;
-		if (membridge_encoded_size(vals[ready].v, vals[ready].count, &len) < 0) {
+		if (mb_values_size(&vals[ready], &len) < 0) {
 			mb_values_release(&vals[ready]);
-			PyErr_SetString(PyExc_OverflowError, "a str is longer than 4 GiB - 1 bytes");
 			goto out;
 		}
 		iov[ready].len = len;
@@ -275,7 +261,8 @@ static PyObject *sp_push_many(SpscObject *self, PyObject *args, PyObject *kwargs
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		membridge_encode(arena + at, iov[i].len, vals[i].v, vals[i].count, NULL);
+		if (mb_values_encode(&vals[i], arena + at, iov[i].len) < 0)
+			goto out;
 		iov[i].base = arena + at;
 		at += iov[i].len;
 	}
@@ -471,33 +458,9 @@ struct batch {
 static int take_one(void *ctx, const struct membridge_frame *frame)
 {
 	struct batch *b = ctx;
-	struct membridge_frame f = *frame;
-	PyObject *item;
-	char *joined = NULL;
-	const char *payload = f.part[0];
+	PyObject *item = decode_frame(b->self, frame, b->tagged, b->type, NULL);
 	int ret;
 
-	if (!b->tagged) {
-		item = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)f.len);
-		if (item) {
-			memcpy(PyBytes_AS_STRING(item), f.part[0], f.part_len[0]);
-			memcpy(PyBytes_AS_STRING(item) + f.part_len[0], f.part[1], f.part_len[1]);
-		}
-	} else {
-		if (f.part_len[1]) {
-			joined = PyMem_Malloc(f.len);
-			if (!joined) {
-				PyErr_NoMemory();
-				return 1;
-			}
-			memcpy(joined, f.part[0], f.part_len[0]);
-			memcpy(joined + f.part_len[0], f.part[1], f.part_len[1]);
-			payload = joined;
-		}
-		item = mb_payload_decode(mb_state_of((PyObject *)b->self), payload, f.len,
-					 b->type, NULL);
-		PyMem_Free(joined);
-	}
 	if (!item)
 		return 1; /* stop: the exception is set, the frame consumed */
 	ret = PyList_Append(b->list, item);
@@ -630,7 +593,7 @@ static PyObject *sp_free(SpscObject *self, PyObject *unused)
 	return ret < 0 ? fail(self, ret, MB_OP_POP, 0) : PyLong_FromSize_t(n);
 }
 
-PyDoc_STRVAR(capacity_doc, "capacity() -> int\n\nThe ring's data capacity: segment size - 24.");
+PyDoc_STRVAR(capacity_doc, "capacity() -> int\n\nThe ring's data capacity: the segment size minus the ring header.");
 
 static PyObject *sp_capacity(SpscObject *self, PyObject *unused)
 {
@@ -750,9 +713,6 @@ static void sp_dealloc(SpscObject *self)
 	Py_DECREF(type);
 }
 
-#define FASTCALL_KW(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL | METH_KEYWORDS
-#define VARARGS_KW(f) (PyCFunction)(void (*)(void))(f), METH_VARARGS | METH_KEYWORDS
-
 static PyMethodDef sp_methods[] = {
 	{"push", FASTCALL_KW(sp_push), push_doc},
 	{"push_many", VARARGS_KW(sp_push_many), push_many_doc},
@@ -776,7 +736,9 @@ PyDoc_STRVAR(sp_doc,
 "\n"
 "Made by SharedMemory.spsc(). One process (or thread) pushes, one pops; each\n"
 "message is a frame of uint32 length + payload, the payload encoded as in\n"
-"MappedView.write(). push/pop are non-blocking unless given a timeout.");
+"MappedView.write().\n"
+"\n"
+MB_TIMEOUT_RULE);
 
 static PyType_Slot sp_slots[] = {
 	{Py_tp_doc, (void *)sp_doc},

@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Blocking calls in bounded slices: the GIL released, Ctrl-C honoured. */
+/* Blocking calls: the GIL released for the whole wait, Ctrl-C honoured. */
 #include "membridge_py.h"
 
 #include <errno.h>
 #include <math.h>
-#include <time.h>
 
-#define SLICE_NS INT64_C(50000000)
 #define NS_PER_S 1e9
 
 int mb_timeout_parse(PyObject *timeout, int64_t none_ns, int64_t *ns)
@@ -32,39 +30,51 @@ int mb_timeout_parse(PyObject *timeout, int64_t none_ns, int64_t *ns)
 	return 0;
 }
 
-static int64_t now_ns(void)
+/* Python's monotonic clock (time.monotonic_ns): the extension sees only the
+ * library's public header, not its clock helper. */
+static int monotonic_ns(int64_t *ns)
 {
-	struct timespec ts;
+	PyObject *time = PyImport_ImportModule("time"), *t;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int not_yet(int ret)
-{
-	return ret == -EAGAIN || ret == -ETIMEDOUT || ret == -EINTR;
+	if (!time)
+		return -1;
+	t = PyObject_CallMethod(time, "monotonic_ns", NULL);
+	Py_DECREF(time);
+	if (!t)
+		return -1;
+	*ns = PyLong_AsLongLong(t);
+	Py_DECREF(t);
+	return *ns == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
 int mb_wait(mb_wait_fn fn, void *ctx, int64_t timeout_ns)
 {
-	int64_t deadline, slice;
+	int64_t deadline = 0, now, left = timeout_ns;
 	int ret = fn(ctx, MEMBRIDGE_NO_WAIT);
 
-	if (!not_yet(ret) || timeout_ns == MEMBRIDGE_NO_WAIT)
+	if ((ret != -EAGAIN && ret != -EINTR) || timeout_ns == MEMBRIDGE_NO_WAIT)
 		return ret == -EINTR ? -EAGAIN : ret;
-	deadline = timeout_ns < 0 ? INT64_MAX : now_ns() + timeout_ns;
+	if (timeout_ns != MEMBRIDGE_WAIT_FOREVER) {
+		if (monotonic_ns(&now) < 0)
+			return MB_PY_RAISED;
+		deadline = now + timeout_ns;
+	}
+	/* The library returns -EINTR once a signal handler ran during the
+	 * wait: run Python's handlers, then retry with the time left (PEP 475). */
 	for (;;) {
+		Py_BEGIN_ALLOW_THREADS
+		ret = fn(ctx, left);
+		Py_END_ALLOW_THREADS
+		if (ret != -EINTR)
+			return ret;
 		if (PyErr_CheckSignals() < 0)
 			return MB_PY_RAISED;
-		slice = deadline - now_ns();
-		if (slice <= 0)
+		if (timeout_ns == MEMBRIDGE_WAIT_FOREVER)
+			continue;
+		if (monotonic_ns(&now) < 0)
+			return MB_PY_RAISED;
+		left = deadline - now;
+		if (left <= 0)
 			return -ETIMEDOUT;
-		if (slice > SLICE_NS)
-			slice = SLICE_NS;
-		Py_BEGIN_ALLOW_THREADS
-		ret = fn(ctx, slice);
-		Py_END_ALLOW_THREADS
-		if (!not_yet(ret))
-			return ret;
 	}
 }

@@ -408,6 +408,32 @@ row("pop_into a too small buffer", "ring", lambda e: e.ring.pop_into(bytearray(4
     ValueError, "needs 10 bytes; it stays in the ring",
     setup=lambda e: e.ring.push(b"0123456789"))
 
+
+
+def corrupt_header(env):
+    """A ring of capacity 1024 that has delivered one message; then a peer
+    stores head = 0, tail = 5000 (more than the capacity apart)."""
+    env.ring.close()
+    env.mem.close()
+    SharedMemory.remove(env.name)
+    env.mem = SharedMemory.create(env.name, 1024 + 24)
+    env.ring = env.mem.spsc()
+    assert env.ring.push(b"hi") and env.ring.pop() == b"hi"
+    with open(env.path, "r+b") as f:
+        f.write(struct.pack("=QQ", 0, 5000))
+
+
+for what, call in [("pop()", lambda e: e.ring.pop()),
+                   ("pop('str')", lambda e: e.ring.pop("str")),
+                   ("pop(timeout=0.1)", lambda e: e.ring.pop(timeout=0.1)),
+                   ("pop_mixed", lambda e: e.ring.pop_mixed([("u8", 1)])),
+                   ("pop_many", lambda e: e.ring.pop_many(10)),
+                   ("pop_into", lambda e: e.ring.pop_into(bytearray(64))),
+                   ("push", lambda e: e.ring.push(b"x")),
+                   ("push_many", lambda e: e.ring.push_many([b"x", b"y"]))]:
+    row("%s with head 0, tail 5000 stored by a peer" % what, "ring", call,
+        membridge.CorruptSegmentError, "is corrupt", setup=corrupt_header, untouched=False)
+
 # ------------------------------------------------------------------ closed handles
 
 MEM_CALLS = [("name", ()), ("size", ()), ("map", ()), ("spsc", ()), ("__enter__", ())]

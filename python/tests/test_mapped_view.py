@@ -5,6 +5,7 @@ import array
 import ctypes
 import errno
 import math
+import pathlib
 import struct
 import time
 
@@ -525,3 +526,50 @@ def test_context_manager(mem):
         view.write(3)
     with pytest.raises(ValueError):
         view.tell()
+
+
+# ------------------------------------------------------------------ lock_timeout
+
+def test_lock_timeout_bounds_the_data_calls(mem):
+    holder, view = mem.map(), mem.map()
+    assert view.lock_timeout == 5.0
+    holder.lock_write()
+    try:
+        view.lock_timeout = 0.2
+        assert view.lock_timeout == pytest.approx(0.2)
+        t0 = time.monotonic()
+        with pytest.raises(TimeoutError, match="timed out waiting for the lock"):
+            view.read("int")
+        assert 0.15 <= time.monotonic() - t0 < 30  # waited, and not the 5 s default
+        view.lock_timeout = 0
+        with pytest.raises(TimeoutError):
+            view.write(1)
+        for forever in (None, math.inf):
+            view.lock_timeout = forever
+            assert view.lock_timeout is None
+        for bad in (-1, math.nan):
+            with pytest.raises(ValueError, match="timeout must be None"):
+                view.lock_timeout = bad
+        assert view.lock_timeout is None  # a refused value leaves it as it was
+    finally:
+        holder.unlock()
+    view.lock_timeout = 1
+    view.write(7, offset=0)
+    assert view.read_mixed([("int", 1)], offset=0) == [7]
+    holder.close()
+    view.close()
+
+
+def test_timeout_rule_is_one_sentence_everywhere():
+    """The docstrings, the stubs and README.md state the same rule."""
+    def words(text):
+        return " ".join(text.split())
+
+    rule = words(membridge.SpscRingBuffer.__doc__.split("\n\n")[-1])
+    assert rule.startswith("Timeouts are in seconds")
+    assert rule in words(membridge.MappedView.__doc__)
+    package = pathlib.Path(membridge.__file__).parent
+    assert rule in words((package / "__init__.pyi").read_text(encoding="utf-8"))
+    readme = pathlib.Path(__file__).resolve().parents[2] / "README.md"
+    if readme.is_file():
+        assert rule in words(readme.read_text(encoding="utf-8"))

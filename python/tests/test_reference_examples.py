@@ -3,7 +3,7 @@
 
 The code blocks below are copied verbatim from that document (the SPEC's
 seed/000_569f8d4c4538b9be.txt); when the document is at hand
-(MEMBRIDGE_REFERENCE_DOC, or ../shared/seed/ next to the source tree) a test
+(MEMBRIDGE_REFERENCE_DOC, or shared/seed/ in a directory above the tests) a test
 checks that the copies still match it. The examples use the fixed names
 "/demo" and "/spsc". When this process may (root with CAP_SYS_ADMIN), they
 run in a private mount namespace with a tmpfs of their own on /dev/shm, so
@@ -154,22 +154,27 @@ BLOCKS = [VIEW_PRODUCER, VIEW_CONSUMER, SPSC_PRODUCER, SPSC_CONSUMER, API_SHARED
           API_MAPPED_VIEW, MIXED_VIEW, API_SPSC, MIXED_RING]
 
 
-def _reference_doc():
+DOC_PATH = pathlib.Path("shared", "seed", "000_569f8d4c4538b9be.txt")
+
+
+def _reference_doc_candidates():
+    """MEMBRIDGE_REFERENCE_DOC, else shared/seed/ beside any directory above
+    the source tree or the working directory: a clone, a distcheck tree
+    inside it and a pybuild copy all sit at different depths below it."""
     env = os.environ.get("MEMBRIDGE_REFERENCE_DOC")
-    candidates = [pathlib.Path(env)] if env else []
-    top = pathlib.Path(__file__).resolve().parents[2]
-    candidates += [top.parent / "shared" / "seed" / "000_569f8d4c4538b9be.txt",
-                   top.parent.parent / "shared" / "seed" / "000_569f8d4c4538b9be.txt"]
-    for c in candidates:
-        if c.is_file():
-            return c
-    return None
+    if env:
+        return [pathlib.Path(env)]
+    here = pathlib.Path(__file__).resolve().parent
+    dirs = [here, *here.parents, pathlib.Path.cwd(), *pathlib.Path.cwd().parents]
+    return list(dict.fromkeys(d / DOC_PATH for d in dirs))
 
 
 def test_copies_match_the_document():
-    doc = _reference_doc()
+    candidates = _reference_doc_candidates()
+    doc = next((c for c in candidates if c.is_file()), None)
     if doc is None:
-        pytest.skip("reference document not found (set MEMBRIDGE_REFERENCE_DOC)")
+        pytest.skip("reference document not found at any of %s (set "
+                    "MEMBRIDGE_REFERENCE_DOC to its path)" % ", ".join(map(str, candidates)))
     blocks = re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
     assert blocks == BLOCKS
 

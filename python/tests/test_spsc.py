@@ -220,14 +220,18 @@ def test_decoded_tags(ring):
 
 # ------------------------------------------------------------------ waiting
 
+# Upper bounds only tell "returned" from "stuck": far above what a machine
+# ten times slower and loaded needs; lower bounds check that a timeout waited.
+NOT_STUCK = 30
+
 def test_pop_timeout_on_empty(ring):
     t0 = time.monotonic()
     assert ring.pop(timeout=0.2) is None
-    assert 0.15 <= time.monotonic() - t0 < 3
+    assert 0.15 <= time.monotonic() - t0 < NOT_STUCK
     t0 = time.monotonic()
     assert ring.pop_mixed([("int", 1)], timeout=0.1) is None
     assert ring.pop("str", timeout=0.1) is None
-    assert 0.15 <= time.monotonic() - t0 < 3
+    assert 0.15 <= time.monotonic() - t0 < NOT_STUCK
 
 
 def test_push_timeout_on_full(make_ring):
@@ -235,7 +239,7 @@ def test_push_timeout_on_full(make_ring):
     ring.push(b"x" * 60)
     t0 = time.monotonic()
     assert ring.push(b"y", timeout=0.2) is False
-    assert 0.15 <= time.monotonic() - t0 < 3
+    assert 0.15 <= time.monotonic() - t0 < NOT_STUCK
     assert ring.pop() == b"x" * 60
 
 
@@ -243,7 +247,7 @@ def test_non_blocking_is_immediate(ring):
     t0 = time.monotonic()
     for _ in range(100):
         assert ring.pop() is None
-    assert time.monotonic() - t0 < 0.5
+    assert time.monotonic() - t0 < NOT_STUCK / 10  # 100 waits of 0.1 s would be 10 s
 
 
 def test_blocking_pop_woken_by_thread(make_ring):
@@ -259,12 +263,12 @@ def test_blocking_pop_woken_by_thread(make_ring):
     t = threading.Thread(target=later)
     t0 = time.monotonic()
     t.start()
-    assert ring.pop("str", timeout=10) == "wake up"
+    assert ring.pop("str", timeout=2 * NOT_STUCK) == "wake up"
     elapsed = time.monotonic() - t0
     t.join()
     pring.close()
     producer.close()
-    assert 0.15 <= elapsed < 2
+    assert 0.15 <= elapsed < NOT_STUCK
 
 
 def test_blocking_push_woken_by_thread(make_ring):
@@ -280,12 +284,12 @@ def test_blocking_push_woken_by_thread(make_ring):
     t = threading.Thread(target=later)
     t0 = time.monotonic()
     t.start()
-    assert ring.push(b"next", timeout=10) is True
+    assert ring.push(b"next", timeout=2 * NOT_STUCK) is True
     elapsed = time.monotonic() - t0
     t.join()
     cring.close()
     consumer.close()
-    assert 0.15 <= elapsed < 2
+    assert 0.15 <= elapsed < NOT_STUCK
     assert ring.pop() == b"next"
 
 
@@ -331,9 +335,10 @@ def test_wait_releases_gil(ring):
 
 
 def test_idle_wait_does_not_burn_cpu(ring):
+    # A busy wait would take about as much CPU time as wall-clock time.
     t0 = time.process_time()
-    assert ring.pop(timeout=0.5) is None
-    assert time.process_time() - t0 < 0.2
+    assert ring.pop(timeout=2) is None
+    assert time.process_time() - t0 < 1
 
 
 # ------------------------------------------------------------------ batches
