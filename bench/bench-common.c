@@ -16,6 +16,7 @@
 #include <membridge.h>
 
 #include "bench-common.h"
+#include "clock.h"
 
 void bench_parse_args(int argc, char **argv, const char *usage, struct bench_opts *opts)
 {
@@ -69,10 +70,7 @@ void bench_check(int err, const char *what)
 
 int64_t bench_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return mb_clock_ns();
 }
 
 void bench_sleep_ns(int64_t ns)

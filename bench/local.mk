@@ -15,15 +15,20 @@ endif
 
 BENCH_COMMON = bench/bench-common.c bench/bench-common.h
 BENCH_LDADD = lib/libmembridge.la
+# -I lib: bench-common's clock is lib/clock.h.
+BENCH_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib
 
 bench_ring_rate_SOURCES = bench/ring_rate.c bench/ref-ring.c bench/ref-ring.h $(BENCH_COMMON)
+bench_ring_rate_CPPFLAGS = $(BENCH_CPPFLAGS)
 bench_ring_rate_CFLAGS = $(AM_CFLAGS) -pthread
 bench_ring_rate_LDFLAGS = -pthread
 bench_ring_rate_LDADD = $(BENCH_LDADD)
 bench_ring_latency_SOURCES = bench/ring_latency.c bench/ref-ring.c bench/ref-ring.h \
 	$(BENCH_COMMON)
+bench_ring_latency_CPPFLAGS = $(BENCH_CPPFLAGS)
 bench_ring_latency_LDADD = $(BENCH_LDADD)
 bench_lock_bench_SOURCES = bench/lock_bench.c $(BENCH_COMMON)
+bench_lock_bench_CPPFLAGS = $(BENCH_CPPFLAGS)
 bench_lock_bench_CFLAGS = $(AM_CFLAGS) -pthread
 bench_lock_bench_LDFLAGS = -pthread
 bench_lock_bench_LDADD = $(BENCH_LDADD)

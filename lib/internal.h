@@ -43,6 +43,9 @@ struct mb_waitblock {
 	/* The view lock's writer as (pid namespace id << 32) | pid, stored
 	 * after taking the lock and cleared before releasing it; 0 if none. */
 	_Alignas(MB_CACHELINE) _Atomic uint64_t lock_owner;
+	/* The writer that last set MB_RWLOCK_WRITER_WAITING, the same way;
+	 * 0 once it took the lock or gave up. */
+	_Atomic uint64_t lock_waiter;
 };
 
 #define MB_WAITBLOCK_SIZE 4096
@@ -103,7 +106,11 @@ static inline void mb_event_notify(struct mb_event *ev)
 }
 
 /* rwlock.c: the view's lock word. Readers count up from 0; a writer stores
- * -pid (a peer's -1 also means "writer"). */
+ * -pid (a peer's -1 also means "writer"). A writer that waits for readers
+ * sets MB_RWLOCK_WRITER_WAITING on top of their count: the word stays
+ * positive, so a peer following the plain rules still sees readers, while
+ * our readers stay out until that writer has had its turn. */
+#define MB_RWLOCK_WRITER_WAITING INT32_C(0x40000000)
 struct mb_rwlock {
 	_Atomic int32_t *word;
 	struct mb_waitblock *wb; /* NULL: no wake-ups, no dead-writer detection */
@@ -113,12 +120,15 @@ struct mb_rwlock {
 
 void mb_rwlock_init(struct mb_rwlock *lock, _Atomic int32_t *word, struct mb_waitblock *wb);
 int mb_rwlock_read_wait(struct mb_rwlock *lock, int64_t timeout_ns);
-/* Take a read lock; uncontended, one compare-and-swap (inline). */
+/* Take a read lock; uncontended, one compare-and-swap (inline). The one
+ * comparison admits 0 <= v < MB_RWLOCK_WRITER_WAITING - 1: no writer, none
+ * waiting, the count not at its ceiling. */
 static inline int mb_rwlock_read(struct mb_rwlock *lock, int64_t timeout_ns)
 {
 	int32_t v = atomic_load_explicit(lock->word, memory_order_relaxed);
 
-	if (timeout_ns >= MEMBRIDGE_WAIT_FOREVER && v >= 0 && v < INT32_MAX &&
+	if (timeout_ns >= MEMBRIDGE_WAIT_FOREVER &&
+	    (uint32_t)v < (uint32_t)MB_RWLOCK_WRITER_WAITING - 1 &&
 	    atomic_compare_exchange_strong_explicit(lock->word, &v, v + 1, memory_order_acquire,
 						    memory_order_relaxed))
 		return 0;

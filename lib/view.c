@@ -271,7 +271,7 @@ int membridge_view_reader_count(const struct membridge_view *view)
 {
 	int32_t v = atomic_load_explicit(view->lock.word, memory_order_relaxed);
 
-	return v > 0 ? v : 0;
+	return v > 0 ? v & ~MB_RWLOCK_WRITER_WAITING : 0;
 }
 
 bool membridge_view_is_write_locked(const struct membridge_view *view)

@@ -194,6 +194,7 @@ struct view_thread {
 	struct view_shared *vs;
 	int index;
 	uint64_t reads, seen; /* reader: records read, distinct generations seen */
+	int64_t max_wait;     /* writer: its longest write (lock wait included) */
 	const char *failed;   /* what went wrong, NULL if nothing */
 	int ret;
 };
@@ -212,6 +213,8 @@ static void *view_writer(void *arg)
 	if (w->ret < 0)
 		return NULL;
 	for (gen = 1; gen <= vs->generations; gen++) {
+		int64_t t0 = mbt_now_ns();
+
 		if (gen % 16 == 0)
 			sched_yield(); /* memcheck runs one thread at a time: let readers in */
 		for (i = 0; i < VIEW_WORDS; i++)
@@ -234,6 +237,8 @@ static void *view_writer(void *arg)
 			w->failed = "write";
 			break;
 		}
+		if (mbt_now_ns() - t0 > w->max_wait)
+			w->max_wait = mbt_now_ns() - t0;
 	}
 	membridge_view_close(view);
 	return NULL;
@@ -330,11 +335,12 @@ START_TEST(view_threads)
 			      th[i].failed ? th[i].failed : "open", membridge_strerror(th[i].ret));
 		seen += th[i].seen;
 	}
-	printf("view threads (%s): %llu generations; reads %llu/%llu/%llu, %llu generations seen\n",
+	printf("view threads (%s): %llu generations, longest write %lld us; reads "
+	       "%llu/%llu/%llu, %llu generations seen\n",
 	       vs.explicit_lock ? "explicit locks" : "single calls",
-	       (unsigned long long)vs.generations, (unsigned long long)th[0].reads,
-	       (unsigned long long)th[1].reads, (unsigned long long)th[2].reads,
-	       (unsigned long long)seen);
+	       (unsigned long long)vs.generations, (long long)th[VIEW_READERS].max_wait / 1000,
+	       (unsigned long long)th[0].reads, (unsigned long long)th[1].reads,
+	       (unsigned long long)th[2].reads, (unsigned long long)seen);
 	/* The readers ran while the writer wrote (memcheck may run the writer
 	 * through before it lets a reader in). */
 	if (!mbt_under_valgrind())

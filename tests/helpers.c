@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "helpers.h"
 
 static pid_t runner_pid;
@@ -67,10 +68,7 @@ void mbt_assert_value_eq(const struct membridge_value *got, const struct membrid
 
 int64_t mbt_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return mb_clock_ns();
 }
 
 void mbt_sleep_ns(int64_t ns)

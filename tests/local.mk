@@ -10,7 +10,8 @@ MBT_SUITES = \
 check_PROGRAMS += $(MBT_SUITES)
 TESTS += $(MBT_SUITES)
 
-MBT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+# -I lib: the helpers' clock is lib/clock.h.
+MBT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/lib
 MBT_LDADD = lib/libmembridge.la $(CHECK_LIBS)
 MBT_HELPERS = tests/helpers.c tests/helpers.h
 
@@ -51,6 +52,7 @@ tests_check_crash_SOURCES = tests/check_crash.c $(MBT_HELPERS) $(MBT_STREAM)
 tests_check_crash_CFLAGS = $(MBT_CFLAGS)
 tests_check_crash_LDADD = $(MBT_LDADD)
 tests_soak_SOURCES = tests/soak.c $(MBT_STREAM)
+tests_soak_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib
 tests_soak_LDADD = lib/libmembridge.la
 dist_check_SCRIPTS += tests/soak.sh
 TESTS += tests/soak.sh

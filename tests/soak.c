@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "soak-stream.h"
 
 /* A side that hears nothing from the other for this long gives up. */
@@ -27,14 +28,6 @@ struct soak {
 	int cpu[2]; /* producer's and consumer's CPU, -1 for no pinning */
 	int fd;     /* the consumer's tally goes up this pipe */
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* The first two CPUs this process may run on, if it has two. */
 static void pick_cpus(int cpu[2])
@@ -234,7 +227,7 @@ int main(int argc, char **argv)
 	}
 	sk.fd = fds[1];
 	pick_cpus(sk.cpu);
-	t0 = now_ns();
+	t0 = mb_clock_ns();
 	c = start(consumer, &sk);
 	p = start(producer, &sk);
 	close(fds[1]);
@@ -242,7 +235,7 @@ int main(int argc, char **argv)
 	close(fds[0]);
 	prod = status_of(p);
 	cons = status_of(c);
-	secs = (double)(now_ns() - t0) / 1e9;
+	secs = (double)(mb_clock_ns() - t0) / 1e9;
 	base = membridge_segment_data(seg);
 	memcpy(&head, base, 8);
 	memcpy(&tail, base + 8, 8);

@@ -8,6 +8,7 @@ else
 TESTS += tests/portable/runner
 endif
 tests_portable_runner_SOURCES = tests/portable/runner.c
+tests_portable_runner_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib
 tests_portable_runner_LDADD = lib/libmembridge.la $(MB_POSIX_TIME_LIBS)
 
 # make check-windows: cross-build the distributed tree with mingw-w64

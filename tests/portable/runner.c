@@ -33,6 +33,8 @@
 
 #include <membridge.h>
 
+#include "clock.h"
+
 #define MS INT64_C(1000000)
 
 /* Child processes give up after this long, so a broken peer cannot hang. */
@@ -64,22 +66,6 @@ static bool check_ret_at(int got, int want, const char *what, const char *file, 
 }
 
 /* ------------------------------------------------------------ platform */
-
-static int64_t now_ns(void)
-{
-#ifdef _WIN32
-	LARGE_INTEGER freq, now;
-
-	QueryPerformanceFrequency(&freq);
-	QueryPerformanceCounter(&now);
-	return (int64_t)((double)now.QuadPart * 1e9 / (double)freq.QuadPart);
-#else
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-#endif
-}
 
 static long self_pid(void)
 {
@@ -326,9 +312,9 @@ static void test_lock(void)
 		CHECK(membridge_view_is_write_locked(peer));
 		CHECK_RET(membridge_view_lock_write(f.view, MEMBRIDGE_NO_WAIT), -EDEADLK);
 		CHECK_RET(membridge_view_lock_read(peer, MEMBRIDGE_NO_WAIT), -EAGAIN);
-		t0 = now_ns();
+		t0 = mb_clock_ns();
 		CHECK_RET(membridge_view_lock_read(peer, 50 * MS), -ETIMEDOUT);
-		waited = now_ns() - t0;
+		waited = mb_clock_ns() - t0;
 		CHECK(waited >= 40 * MS && waited < 5000 * MS);
 		/* A live writer is not broken without force. */
 		CHECK_RET(membridge_view_break_lock(peer, 0), -EBUSY);
@@ -420,9 +406,9 @@ static void test_ring_full_timeout(void)
 		n++;
 	CHECK_RET(ret, -EAGAIN);
 	CHECK(n >= 4 && n <= 128 / (int)(sizeof(msg) + MEMBRIDGE_SPSC_FRAME_HEADER));
-	t0 = now_ns();
+	t0 = mb_clock_ns();
 	CHECK_RET(membridge_spsc_push(f.ring, msg, sizeof(msg), 50 * MS), -ETIMEDOUT);
-	waited = now_ns() - t0;
+	waited = mb_clock_ns() - t0;
 	CHECK(waited >= 40 * MS && waited < 5000 * MS);
 	/* peek + consume frees the room; a second consume of the frame is stale. */
 	if (CHECK_OK(membridge_spsc_peek(f.ring, &frame, MEMBRIDGE_NO_WAIT))) {
@@ -586,10 +572,10 @@ int main(int argc, char **argv)
 		if (!selected(cases[i].name, argc, argv))
 			continue;
 		failures = 0;
-		t0 = now_ns();
+		t0 = mb_clock_ns();
 		cases[i].fn();
 		printf("%s: %s (%.0f ms)\n", failures ? "FAIL" : "PASS", cases[i].name,
-		       (double)(now_ns() - t0) / 1e6);
+		       (double)(mb_clock_ns() - t0) / 1e6);
 		if (failures)
 			failed++;
 		else
