@@ -477,19 +477,25 @@ static PyObject *mv_is_write_locked(MappedViewObject *self, PyObject *unused)
 	return PyBool_FromLong(membridge_view_is_write_locked(self->view));
 }
 
-static PyObject *lock(MappedViewObject *self, PyObject *const *args, Py_ssize_t nargs,
-		      PyObject *kwnames, int write)
+/* The timeout of lock_read/lock_write/read_locked/write_locked (None: forever). */
+static int parse_lock_timeout(MappedViewObject *self, PyObject *args, PyObject *kwargs,
+			      const char *format, int64_t *ns)
 {
-	PyObject *timeout = nargs > 0 ? args[0] : Py_None;
+	static char *kwlist[] = {"timeout", NULL};
+	PyObject *timeout = Py_None;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, format, kwlist, &timeout) ||
+	    !handle(self))
+		return -1;
+	return mb_timeout_parse(timeout, MEMBRIDGE_WAIT_FOREVER, ns);
+}
+
+static PyObject *lock(MappedViewObject *self, PyObject *args, PyObject *kwargs, int write)
+{
 	int64_t ns;
 
-	if (kwnames && PyTuple_GET_SIZE(kwnames) == 1 && nargs == 0 &&
-	    PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "timeout") == 0)
-		timeout = args[0];
-	else if (kwnames || nargs > 1)
-		return PyErr_Format(PyExc_TypeError, "%s() takes one argument, timeout",
-				    write ? "lock_write" : "lock_read");
-	if (!handle(self) || mb_timeout_parse(timeout, MEMBRIDGE_WAIT_FOREVER, &ns) < 0 ||
+	if (parse_lock_timeout(self, args, kwargs, write ? "|O:lock_write" : "|O:lock_read",
+			       &ns) < 0 ||
 	    mb_mapped_view_lock((PyObject *)self, write, ns) < 0)
 		return NULL;
 	Py_RETURN_NONE;
@@ -527,13 +533,10 @@ int mb_mapped_view_unlock(PyObject *obj)
 
 static PyObject *guard(MappedViewObject *self, PyObject *args, PyObject *kwargs, int write)
 {
-	static char *kwlist[] = {"timeout", NULL};
-	PyObject *timeout = Py_None;
 	int64_t ns;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kwargs, write ? "|O:write_locked" : "|O:read_locked",
-					 kwlist, &timeout) ||
-	    !handle(self) || mb_timeout_parse(timeout, MEMBRIDGE_WAIT_FOREVER, &ns) < 0)
+	if (parse_lock_timeout(self, args, kwargs, write ? "|O:write_locked" : "|O:read_locked",
+			       &ns) < 0)
 		return NULL;
 	return mb_lock_guard_new(mb_state_of((PyObject *)self), (PyObject *)self, write, ns);
 }
@@ -567,10 +570,9 @@ PyDoc_STRVAR(lock_read_doc,
 "it with unlock(). timeout: seconds to wait (None: no limit); TimeoutError when\n"
 "it runs out, OSError(EOWNERDEAD) if the writer died (see break_lock()).");
 
-static PyObject *mv_lock_read(MappedViewObject *self, PyObject *const *args, Py_ssize_t nargs,
-			      PyObject *kwnames)
+static PyObject *mv_lock_read(MappedViewObject *self, PyObject *args, PyObject *kwargs)
 {
-	return lock(self, args, nargs, kwnames, 0);
+	return lock(self, args, kwargs, 0);
 }
 
 PyDoc_STRVAR(lock_write_doc,
@@ -578,10 +580,9 @@ PyDoc_STRVAR(lock_write_doc,
 "\n"
 "Take the lock for writing (exclusive); as lock_read() otherwise.");
 
-static PyObject *mv_lock_write(MappedViewObject *self, PyObject *const *args, Py_ssize_t nargs,
-			       PyObject *kwnames)
+static PyObject *mv_lock_write(MappedViewObject *self, PyObject *args, PyObject *kwargs)
 {
-	return lock(self, args, nargs, kwnames, 1);
+	return lock(self, args, kwargs, 1);
 }
 
 PyDoc_STRVAR(unlock_doc,
@@ -764,8 +765,8 @@ static PyMethodDef mv_methods[] = {
 	{"size", (PyCFunction)mv_size, METH_NOARGS, size_doc},
 	{"reader_count", (PyCFunction)mv_reader_count, METH_NOARGS, reader_count_doc},
 	{"is_write_locked", (PyCFunction)mv_is_write_locked, METH_NOARGS, is_write_locked_doc},
-	{"lock_read", FASTCALL_KW(mv_lock_read), lock_read_doc},
-	{"lock_write", FASTCALL_KW(mv_lock_write), lock_write_doc},
+	{"lock_read", VARARGS_KW(mv_lock_read), lock_read_doc},
+	{"lock_write", VARARGS_KW(mv_lock_write), lock_write_doc},
 	{"unlock", (PyCFunction)mv_unlock, METH_NOARGS, unlock_doc},
 	{"read_locked", VARARGS_KW(mv_read_locked), read_locked_doc},
 	{"write_locked", VARARGS_KW(mv_write_locked), write_locked_doc},

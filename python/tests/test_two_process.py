@@ -235,9 +235,10 @@ INTERRUPTIBLE = """
         obj = mem.map()
     else:
         obj = mem.spsc()
-    print("ready", flush=True)
     t0 = time.monotonic()
     try:
+        # inside the try: on a loaded machine SIGINT may come before the wait
+        print("ready", flush=True)
         if what == "pop":
             obj.pop(timeout=60)
         elif what == "pop_into":
