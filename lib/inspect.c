@@ -63,6 +63,15 @@ static int walk_frames(const unsigned char *data, uint64_t capacity, uint64_t fr
 	return 0;
 }
 
+size_t membridge_spsc_segment_size(uint64_t capacity)
+{
+	if (capacity > SIZE_MAX - MEMBRIDGE_SPSC_HEADER)
+		return 0;
+	if (mb_spsc_capacity_for((size_t)capacity + MEMBRIDGE_SPSC_HEADER) != capacity)
+		return 0;
+	return (size_t)capacity + MEMBRIDGE_SPSC_HEADER;
+}
+
 int membridge_spsc_inspect(const void *base, size_t size, struct membridge_spsc_info *info)
 {
 	const struct ring_header *hdr = base;
