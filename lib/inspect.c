@@ -65,7 +65,7 @@ static int walk_frames(const unsigned char *data, uint64_t capacity, uint64_t fr
 
 size_t membridge_spsc_segment_size(uint64_t capacity)
 {
-	if (capacity > SIZE_MAX - MEMBRIDGE_SPSC_HEADER)
+	if (capacity == 0 || capacity > SIZE_MAX - MEMBRIDGE_SPSC_HEADER)
 		return 0;
 	if (mb_spsc_capacity_for((size_t)capacity + MEMBRIDGE_SPSC_HEADER) != capacity)
 		return 0;
