@@ -12,6 +12,7 @@ dist_man3_MANS = \
 	man/membridge_view_lock.3 \
 	man/membridge_spsc.3 \
 	man/membridge_codec.3 \
+	man/membridge_inspect.3 \
 	man/membridge_strerror.3 \
 	man/membridge_decode.3 \
 	man/membridge_encode.3 \
@@ -27,7 +28,9 @@ dist_man3_MANS = \
 	man/membridge_spsc_capacity.3 \
 	man/membridge_spsc_close.3 \
 	man/membridge_spsc_consume.3 \
+	man/membridge_spsc_count_frames.3 \
 	man/membridge_spsc_free.3 \
+	man/membridge_spsc_inspect.3 \
 	man/membridge_spsc_is_empty.3 \
 	man/membridge_spsc_is_full.3 \
 	man/membridge_spsc_open.3 \
@@ -37,6 +40,7 @@ dist_man3_MANS = \
 	man/membridge_spsc_push.3 \
 	man/membridge_spsc_push_batch.3 \
 	man/membridge_spsc_pushv.3 \
+	man/membridge_spsc_segment_size.3 \
 	man/membridge_spsc_used.3 \
 	man/membridge_type_from_name.3 \
 	man/membridge_type_name.3 \
@@ -44,6 +48,7 @@ dist_man3_MANS = \
 	man/membridge_version_number.3 \
 	man/membridge_view_break_lock.3 \
 	man/membridge_view_close.3 \
+	man/membridge_view_inspect.3 \
 	man/membridge_view_is_write_locked.3 \
 	man/membridge_view_lock_read.3 \
 	man/membridge_view_lock_write.3 \
