@@ -80,3 +80,16 @@ tests_check_permissions_LDADD = $(MBT_LDADD)
 tests_check_hostile_SOURCES = tests/check_hostile.c $(MBT_HELPERS)
 tests_check_hostile_CFLAGS = $(MBT_CFLAGS)
 tests_check_hostile_LDADD = $(MBT_LDADD)
+
+# membridge(1) without Python: shell scripts that drive the tool this build
+# made (they share tests/cli-common.sh; each skips when there is no tool).
+if !MB_WINDOWS
+MBT_CLI_TESTS = \
+	tests/cli-basic.sh \
+	tests/cli-errors.sh \
+	tests/cli-corrupt.sh \
+	tests/cli-signals.sh
+dist_check_SCRIPTS += $(MBT_CLI_TESTS)
+TESTS += $(MBT_CLI_TESTS)
+endif
+EXTRA_DIST += tests/cli-common.sh
