@@ -371,7 +371,8 @@ MEMBRIDGE_API int membridge_spsc_is_full(const struct membridge_spsc *spsc);
 /*
  * Read-only inspection of a segment's raw bytes, for tools that look at
  * segments without taking part (membridge(1)): `base` and `size` describe a
- * mapping the caller made, typically PROT_READ. These calls never write,
+ * mapping the caller made, typically PROT_READ (`base` 8-byte aligned, as a
+ * mapping is). These calls never write,
  * take no lock, allocate nothing and treat every byte as untrusted; their
  * work is bounded. A segment truncated under the mapping raises SIGBUS on
  * access: the caller may guard the call and siglongjmp out of it.
