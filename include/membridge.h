@@ -367,6 +367,83 @@ MEMBRIDGE_API int membridge_spsc_space(const struct membridge_spsc *spsc, size_t
 MEMBRIDGE_API int membridge_spsc_is_empty(const struct membridge_spsc *spsc);
 MEMBRIDGE_API int membridge_spsc_is_full(const struct membridge_spsc *spsc);
 
+/* ------------------------------------------------------------ inspection */
+
+/*
+ * Read-only inspection of a segment's raw bytes, for tools that look at
+ * segments without taking part (membridge(1)): `base` and `size` describe a
+ * mapping the caller made, typically PROT_READ (`base` 8-byte aligned, as a
+ * mapping is). These calls never write,
+ * take no lock, allocate nothing and treat every byte as untrusted; their
+ * work is bounded. A segment truncated under the mapping raises SIGBUS on
+ * access: the caller may guard the call and siglongjmp out of it.
+ */
+
+/* What membridge_spsc_inspect() found wrong with a ring. */
+enum membridge_spsc_fault {
+	MEMBRIDGE_SPSC_FAULT_NONE,
+	MEMBRIDGE_SPSC_FAULT_HEAD_PAST_TAIL, /* head > tail */
+	MEMBRIDGE_SPSC_FAULT_OVERFULL,       /* tail - head > capacity */
+	MEMBRIDGE_SPSC_FAULT_FRAME_CUT,      /* a frame header runs past tail */
+	MEMBRIDGE_SPSC_FAULT_FRAME_LENGTH,   /* a frame claims more than is published */
+};
+
+/* Frames counted at most by membridge_spsc_inspect() (the walk's bound). */
+#define MEMBRIDGE_SPSC_INSPECT_MAX_FRAMES INT64_C(10000000)
+
+struct membridge_spsc_info {
+	uint64_t head, tail, capacity; /* as read from the header */
+	uint64_t used;                 /* tail - head; 0 unless head and tail agree */
+	int64_t frames;                /* frames in [head, tail); -1 if not counted */
+	enum membridge_spsc_fault fault;
+	uint64_t fault_index;          /* FRAME_*: ring index of the bad frame */
+	uint32_t fault_length;         /* FRAME_LENGTH: the length it claims */
+};
+
+/* Bytes of segment a ring of `capacity` data bytes needs (capacity +
+ * MEMBRIDGE_SPSC_HEADER); 0 if no ring has that capacity (not a power of two
+ * of at least MEMBRIDGE_SPSC_MIN_CAPACITY, or too large for a size_t). */
+MEMBRIDGE_API size_t membridge_spsc_segment_size(uint64_t capacity);
+/* Read a ring's header and walk its frames. 0: a consistent ring (frames is
+ * -1 when there are more than MEMBRIDGE_SPSC_INSPECT_MAX_FRAMES); -EINVAL:
+ * no ring has this size (see membridge_spsc_open()); -ENOTSUP: the header's
+ * capacity is not size - MEMBRIDGE_SPSC_HEADER, so these bytes are no ring
+ * (or one its creator has not initialised yet); -EBADMSG: corrupt, `fault`
+ * says why; -EAGAIN: the consumer moved during the walk, the frame count is
+ * unknown (frames -1; the rest of info holds what was read): try again.
+ * info is filled as far as it could be in every case but -EINVAL. */
+MEMBRIDGE_API int membridge_spsc_inspect(const void *base, size_t size,
+					 struct membridge_spsc_info *info);
+/* Count the frames in [from, to) of the ring at base, for example what was
+ * pushed between two membridge_spsc_inspect() calls (the two tails). 0 and
+ * *count; -EINVAL: no ring has this size; -EAGAIN: the consumer is past
+ * `from` (the bytes may have been reused) or the range exceeds the capacity;
+ * -EBADMSG: the frames do not chain up to `to`; -E2BIG: more than
+ * MEMBRIDGE_SPSC_INSPECT_MAX_FRAMES frames. */
+MEMBRIDGE_API int membridge_spsc_count_frames(const void *base, size_t size, uint64_t from,
+					      uint64_t to, uint64_t *count);
+
+enum membridge_lock_state {
+	MEMBRIDGE_LOCK_FREE,
+	MEMBRIDGE_LOCK_READ,
+	MEMBRIDGE_LOCK_WRITE,
+};
+
+struct membridge_view_info {
+	uint64_t data_size;            /* size - MEMBRIDGE_VIEW_HEADER */
+	int32_t lock_word;             /* as read */
+	enum membridge_lock_state state;
+	int32_t readers;               /* READ: how many; 0 otherwise */
+	int64_t writer;                /* WRITE: the writer's pid, or -1 for an
+					* anonymous writer; 0 otherwise */
+};
+
+/* Decode the lock word of the view at base. 0, or -EINVAL when size leaves
+ * no data area (size <= MEMBRIDGE_VIEW_HEADER). Any segment that large
+ * decodes: whether it is used as a view is its users' convention. */
+MEMBRIDGE_API int membridge_view_inspect(const void *base, size_t size,
+					 struct membridge_view_info *info);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@ nodist_membridgeinclude_HEADERS = include/membridge/version.h
 lib_libmembridge_la_SOURCES = \
 	lib/clock.h \
 	lib/internal.h \
+	lib/spsc-layout.h \
 	lib/platform.h \
 	lib/errors.c \
 	lib/version.c \
@@ -17,7 +18,8 @@ lib_libmembridge_la_SOURCES = \
 	lib/rwlock.c \
 	lib/codec.c \
 	lib/view.c \
-	lib/spsc.c
+	lib/spsc.c \
+	lib/inspect.c
 if MB_WINDOWS
 lib_libmembridge_la_SOURCES += lib/platform-win32.c
 else

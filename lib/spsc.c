@@ -14,14 +14,7 @@
 #include <string.h>
 
 #include "internal.h"
-
-struct ring_header {
-	_Atomic uint64_t head;
-	_Atomic uint64_t tail;
-	_Atomic uint64_t capacity;
-};
-
-_Static_assert(sizeof(struct ring_header) == MEMBRIDGE_SPSC_HEADER, "ring header layout");
+#include "spsc-layout.h"
 
 /* How often used() re-reads a header that moved under it before it calls
  * the header corrupt. */
@@ -35,11 +28,6 @@ struct membridge_spsc {
 	struct mb_event *data_event;
 	struct mb_event *space_event;
 };
-
-static bool is_power_of_two(uint64_t v)
-{
-	return v && !(v & (v - 1));
-}
 
 /* Copy n bytes into the ring at index pos: at most two memcpy calls.
  * Inline, so that the 4-byte frame headers become single moves. */
@@ -107,10 +95,10 @@ int membridge_spsc_open(struct membridge_segment *seg, struct membridge_spsc **s
 	uint64_t capacity;
 	int ret;
 
-	if (!seg || !spscp || seg->map.size < MEMBRIDGE_SPSC_HEADER + MEMBRIDGE_SPSC_MIN_CAPACITY)
+	if (!seg || !spscp)
 		return -EINVAL;
-	capacity = seg->map.size - MEMBRIDGE_SPSC_HEADER;
-	if (!is_power_of_two(capacity))
+	capacity = mb_spsc_capacity_for(seg->map.size);
+	if (capacity == 0)
 		return -EINVAL;
 	hdr = seg->map.base;
 	if (seg->creator && atomic_load_explicit(&hdr->capacity, memory_order_acquire) == 0 &&

@@ -12,6 +12,7 @@ dist_man3_MANS = \
 	man/membridge_view_lock.3 \
 	man/membridge_spsc.3 \
 	man/membridge_codec.3 \
+	man/membridge_inspect.3 \
 	man/membridge_strerror.3 \
 	man/membridge_decode.3 \
 	man/membridge_encode.3 \
@@ -28,7 +29,9 @@ dist_man3_MANS = \
 	man/membridge_spsc_capacity.3 \
 	man/membridge_spsc_close.3 \
 	man/membridge_spsc_consume.3 \
+	man/membridge_spsc_count_frames.3 \
 	man/membridge_spsc_frame_size.3 \
+	man/membridge_spsc_inspect.3 \
 	man/membridge_spsc_is_empty.3 \
 	man/membridge_spsc_is_full.3 \
 	man/membridge_spsc_open.3 \
@@ -38,6 +41,7 @@ dist_man3_MANS = \
 	man/membridge_spsc_push.3 \
 	man/membridge_spsc_push_batch.3 \
 	man/membridge_spsc_pushv.3 \
+	man/membridge_spsc_segment_size.3 \
 	man/membridge_spsc_space.3 \
 	man/membridge_spsc_used.3 \
 	man/membridge_type_from_name.3 \
@@ -47,6 +51,7 @@ dist_man3_MANS = \
 	man/membridge_view_break_lock.3 \
 	man/membridge_view_close.3 \
 	man/membridge_view_data.3 \
+	man/membridge_view_inspect.3 \
 	man/membridge_view_is_write_locked.3 \
 	man/membridge_view_lock_read.3 \
 	man/membridge_view_lock_write.3 \

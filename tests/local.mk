@@ -5,7 +5,8 @@ MBT_SUITES = \
 	tests/check_codec \
 	tests/check_view \
 	tests/check_spsc \
-	tests/check_twoproc
+	tests/check_twoproc \
+	tests/check_inspect
 
 check_PROGRAMS += $(MBT_SUITES)
 TESTS += $(MBT_SUITES)
@@ -30,6 +31,9 @@ tests_check_spsc_LDADD = $(MBT_LDADD)
 tests_check_twoproc_SOURCES = tests/check_twoproc.c $(MBT_HELPERS)
 tests_check_twoproc_CFLAGS = $(MBT_CFLAGS)
 tests_check_twoproc_LDADD = $(MBT_LDADD)
+tests_check_inspect_SOURCES = tests/check_inspect.c $(MBT_HELPERS)
+tests_check_inspect_CFLAGS = $(MBT_CFLAGS)
+tests_check_inspect_LDADD = $(MBT_LDADD)
 
 AM_TESTS_ENVIRONMENT += CK_VERBOSITY=normal; export CK_VERBOSITY; srcdir=$(srcdir); export srcdir;
 
@@ -78,3 +82,16 @@ tests_check_permissions_LDADD = $(MBT_LDADD)
 tests_check_hostile_SOURCES = tests/check_hostile.c $(MBT_HELPERS)
 tests_check_hostile_CFLAGS = $(MBT_CFLAGS)
 tests_check_hostile_LDADD = $(MBT_LDADD)
+
+# membridge(1) without Python: shell scripts that drive the tool this build
+# made (they share tests/cli-common.sh; each skips when there is no tool).
+if !MB_WINDOWS
+MBT_CLI_TESTS = \
+	tests/cli-basic.sh \
+	tests/cli-errors.sh \
+	tests/cli-corrupt.sh \
+	tests/cli-signals.sh
+dist_check_SCRIPTS += $(MBT_CLI_TESTS)
+TESTS += $(MBT_CLI_TESTS)
+endif
+EXTRA_DIST += tests/cli-common.sh

@@ -77,10 +77,10 @@ void cli_catch_stop_signals(void);
 int cli_interrupted(void);
 /* Sleep up to `ns`; returns false when a stop signal arrived. */
 bool cli_sleep(int64_t ns);
-/* Call attempt(ctx, slice) until it returns something other than -EAGAIN or
- * -ETIMEDOUT or `timeout_ns` (a library timeout) has passed, in slices short
- * enough to notice a stop signal (then -EINTR) wherever it arrives. */
-int cli_wait(int64_t timeout_ns, int (*attempt)(void *ctx, int64_t slice_ns), void *ctx);
+/* Call attempt(ctx, timeout) with the time left of `timeout_ns` (a library
+ * timeout) until it returns anything but -EINTR from a signal other than a
+ * stop signal; -EINTR once a stop signal arrived. */
+int cli_wait(int64_t timeout_ns, int (*attempt)(void *ctx, int64_t timeout_ns), void *ctx);
 /* Monotonic clock in nanoseconds. */
 int64_t cli_now_ns(void);
 
@@ -95,12 +95,10 @@ struct cli_ring_state {
 	char problem[160];   /* why not valid */
 };
 
-enum cli_lock_state { CLI_LOCK_FREE, CLI_LOCK_READ, CLI_LOCK_WRITE };
-
 struct cli_view_state {
 	uint64_t data_size;
 	int32_t word;
-	enum cli_lock_state state;
+	enum membridge_lock_state state;
 	int32_t readers;
 	int64_t writer_pid;  /* 0: none; -1: anonymous (-1) writer */
 	int writer_alive;    /* 1, 0, or -1 when there is no pid to judge */
@@ -131,15 +129,13 @@ int cli_inspect(const char *name, struct cli_segment *seg);
 void cli_inspect_fd(int fd, const char *name, struct cli_segment *seg);
 int cli_map_readonly(const char *name, struct cli_mapping *map);
 void cli_unmap(struct cli_mapping *map);
-/* true if the mapping has a ring's signature (capacity == size - 24). */
+/* true if the mapping has a ring's signature (membridge_spsc_inspect()). */
 bool cli_looks_like_ring(const struct cli_mapping *map);
 /* Read and validate a ring's header and count its frames. */
 void cli_ring_sample(const struct cli_mapping *map, struct cli_ring_state *ring);
 /* Count the frames in [from, to) of a ring whose bytes there are still
  * published: the count, or -1 if the ring moved meanwhile or they do not chain. */
 int64_t cli_ring_count_frames(const struct cli_mapping *map, uint64_t from, uint64_t to);
-/* Decode a view lock word. */
-void cli_view_decode(int32_t word, struct cli_view_state *view);
 /* "free", "2 readers", "write-locked by pid 12 (alive)", ... */
 void cli_describe_lock(const struct cli_view_state *view, char *buf, size_t len);
 const char *cli_kind_name(enum cli_kind kind);

@@ -31,7 +31,8 @@ static const char rm_usage[] =
 	"  -f, --force  a name that does not exist is not an error\n"
 	"  -h, --help   show this help\n";
 
-/* Why a ring capacity is invalid, with the nearest valid ones. */
+/* Why membridge_spsc_segment_size() refused a capacity, with the nearest
+ * valid ones. */
 static int bad_capacity(uint64_t capacity)
 {
 	uint64_t lower = MEMBRIDGE_SPSC_MIN_CAPACITY;
@@ -50,7 +51,7 @@ static int bad_capacity(uint64_t capacity)
  * first open writes the ring header or frees the lock word. */
 static int create(const char *name, bool ring, uint64_t bytes, unsigned mode, bool replace)
 {
-	uint64_t header = ring ? MEMBRIDGE_SPSC_HEADER : 4;
+	uint64_t header = ring ? MEMBRIDGE_SPSC_HEADER : MEMBRIDGE_VIEW_HEADER;
 	struct membridge_segment *seg = NULL;
 	struct membridge_spsc *spsc = NULL;
 	struct membridge_view *view = NULL;
@@ -59,6 +60,8 @@ static int create(const char *name, bool ring, uint64_t bytes, unsigned mode, bo
 	if (bytes > SIZE_MAX - header)
 		return cli_usage_error("%llu bytes is more than this system can map",
 				       (unsigned long long)bytes);
+	if (ring && membridge_spsc_segment_size(bytes) == 0)
+		return bad_capacity(bytes);
 	ret = membridge_segment_create(name, (size_t)(bytes + header), mode,
 				       replace ? MEMBRIDGE_CREATE_REPLACE : MEMBRIDGE_CREATE_EXCLUSIVE,
 				       &seg);
@@ -126,8 +129,6 @@ int cli_cmd_create(int argc, char **argv)
 	if (ring_arg != NULL) {
 		if (cli_parse_size("ring capacity", ring_arg, &bytes) != 0)
 			return CLI_BAD_INPUT;
-		if (bytes < MEMBRIDGE_SPSC_MIN_CAPACITY || (bytes & (bytes - 1)) != 0)
-			return bad_capacity(bytes);
 		return create(name, true, bytes, mode, replace);
 	}
 	if (cli_parse_size("view size", view_arg, &bytes) != 0)

@@ -146,11 +146,11 @@ struct peek_attempt {
 	struct membridge_frame *frame;
 };
 
-static int try_peek(void *ctx, int64_t slice_ns)
+static int try_peek(void *ctx, int64_t timeout_ns)
 {
 	struct peek_attempt *a = ctx;
 
-	return membridge_spsc_peek(a->spsc, a->frame, slice_ns);
+	return membridge_spsc_peek(a->spsc, a->frame, timeout_ns);
 }
 
 /* Pop up to `count` messages (0: unlimited); the exit status. */

@@ -154,11 +154,11 @@ struct push_attempt {
 	size_t len;
 };
 
-static int try_push(void *ctx, int64_t slice_ns)
+static int try_push(void *ctx, int64_t timeout_ns)
 {
 	struct push_attempt *a = ctx;
 
-	return membridge_spsc_push(a->spsc, a->buf, a->len, slice_ns);
+	return membridge_spsc_push(a->spsc, a->buf, a->len, timeout_ns);
 }
 
 /* Push len bytes at buf; the exit status. */

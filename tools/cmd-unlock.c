@@ -26,7 +26,7 @@ static int unlock(const char *name, struct membridge_view *view, bool force)
 
 	/* What holds the lock now, read without taking it. */
 	if (cli_inspect(name, &seg) == 0 && seg.kind == CLI_KIND_VIEW) {
-		if (seg.view.state == CLI_LOCK_FREE) {
+		if (seg.view.state == MEMBRIDGE_LOCK_FREE) {
 			printf("lock of %s is free; nothing to do\n", name);
 			return CLI_OK;
 		}

@@ -29,7 +29,7 @@ void cli_segment_details(const struct cli_segment *seg, char *buf, size_t len)
 			 (unsigned long long)(ring->used * 100 / ring->capacity), pending);
 	} else if (seg->kind == CLI_KIND_VIEW) {
 		cli_describe_lock(&seg->view, lock, sizeof(lock));
-		snprintf(buf, len, seg->view.state == CLI_LOCK_FREE ? "lock %s" : "lock: %s", lock);
+		snprintf(buf, len, seg->view.state == MEMBRIDGE_LOCK_FREE ? "lock %s" : "lock: %s", lock);
 	}
 }
 

@@ -20,8 +20,6 @@
 
 #include "cli.h"
 
-/* Frames counted at most; a ring holding more reports "? pending". */
-#define MAX_COUNTED_FRAMES 10000000
 /* Attempts at a frame count while the consumer keeps moving the head. */
 #define COUNT_ATTEMPTS 5
 
@@ -61,201 +59,118 @@ static void arm_bus_guard(void)
 
 /* ------------------------------------------------------------ reading */
 
-static uint64_t load_u64(const unsigned char *p)
+/* membridge_spsc_inspect() under the SIGBUS guard: its result, or -EFAULT
+ * when the segment shrank under the mapping. */
+static int inspect_ring(const struct cli_mapping *map, struct membridge_spsc_info *info)
 {
-	return __atomic_load_n((const uint64_t *)(const void *)p, __ATOMIC_ACQUIRE);
-}
+	int ret;
 
-static int32_t load_i32(const unsigned char *p)
-{
-	return __atomic_load_n((const int32_t *)(const void *)p, __ATOMIC_ACQUIRE);
-}
-
-/* The uint32 frame length at ring byte index `at` (it may wrap). */
-static uint32_t frame_length(const struct cli_mapping *map, uint64_t capacity, uint64_t at)
-{
-	const unsigned char *data = map->base + MEMBRIDGE_SPSC_HEADER;
-	unsigned char bytes[4];
-	uint32_t len;
-	int i;
-
-	for (i = 0; i < 4; i++)
-		bytes[i] = data[(at + (uint64_t)i) & (capacity - 1)];
-	memcpy(&len, bytes, sizeof(len));
-	return len;
-}
-
-static bool power_of_two(uint64_t x)
-{
-	return x != 0 && (x & (x - 1)) == 0;
+	GUARDED_READ(return -EFAULT);
+	ret = membridge_spsc_inspect(map->base, map->size, info);
+	bus_armed = 0;
+	return ret;
 }
 
 bool cli_looks_like_ring(const struct cli_mapping *map)
 {
-	uint64_t capacity;
-	bool ring = false;
+	struct membridge_spsc_info info;
+	int ret = inspect_ring(map, &info);
 
-	if (map->size < MEMBRIDGE_SPSC_HEADER + MEMBRIDGE_SPSC_MIN_CAPACITY ||
-	    !power_of_two(map->size - MEMBRIDGE_SPSC_HEADER))
-		return false;
-	GUARDED_READ(return false);
-	capacity = load_u64(map->base + 16);
-	ring = capacity == map->size - MEMBRIDGE_SPSC_HEADER;
-	bus_armed = 0;
-	return ring;
-}
-
-/* Walk the frames of [from, to): the count, -1 if a frame runs past `to`
- * (*bad_at gets where), -2 if there are more than MAX_COUNTED_FRAMES. */
-static int64_t walk_frames(const struct cli_mapping *map, uint64_t capacity,
-			   uint64_t from, uint64_t to, uint64_t *bad_at, uint32_t *bad_len)
-{
-	uint64_t at = from;
-	int64_t count = 0;
-
-	while (at != to) {
-		uint64_t left = to - at;
-		uint32_t len;
-
-		if (left < MEMBRIDGE_SPSC_FRAME_HEADER) {
-			*bad_at = at;
-			*bad_len = UINT32_MAX;
-			return -1;
-		}
-		len = frame_length(map, capacity, at);
-		if (len > left - MEMBRIDGE_SPSC_FRAME_HEADER) {
-			*bad_at = at;
-			*bad_len = len;
-			return -1;
-		}
-		at += MEMBRIDGE_SPSC_FRAME_HEADER + len;
-		if (++count > MAX_COUNTED_FRAMES)
-			return -2;
-	}
-	return count;
+	return ret != -EINVAL && ret != -ENOTSUP && ret != -EFAULT;
 }
 
 int64_t cli_ring_count_frames(const struct cli_mapping *map, uint64_t from, uint64_t to)
 {
-	uint64_t capacity = map->size - MEMBRIDGE_SPSC_HEADER, bad_at;
-	uint32_t bad_len;
-	int64_t count;
+	uint64_t count;
+	int ret;
 
 	GUARDED_READ(return -1);
-	if (to - from > capacity || load_u64(map->base) > from) {
-		bus_armed = 0;
-		return -1;
-	}
-	count = walk_frames(map, capacity, from, to, &bad_at, &bad_len);
-	/* The bytes were stable only if the consumer did not pass `from`. */
-	if (load_u64(map->base) > from)
-		count = -1;
+	ret = membridge_spsc_count_frames(map->base, map->size, from, to, &count);
 	bus_armed = 0;
-	return count < 0 ? -1 : count;
+	return ret < 0 ? -1 : (int64_t)count;
+}
+
+/* Why a ring failed membridge_spsc_inspect(), in words. */
+static void describe_fault(const struct membridge_spsc_info *info, size_t size, char *buf,
+			   size_t len)
+{
+	switch (info->fault) {
+	case MEMBRIDGE_SPSC_FAULT_HEAD_PAST_TAIL:
+		snprintf(buf, len, "head %llu is past tail %llu", (unsigned long long)info->head,
+			 (unsigned long long)info->tail);
+		break;
+	case MEMBRIDGE_SPSC_FAULT_OVERFULL:
+		snprintf(buf, len, "used %llu exceeds capacity %llu",
+			 (unsigned long long)(info->tail - info->head),
+			 (unsigned long long)info->capacity);
+		break;
+	case MEMBRIDGE_SPSC_FAULT_FRAME_CUT:
+		snprintf(buf, len, "frame header at index %llu is cut by tail %llu",
+			 (unsigned long long)info->fault_index, (unsigned long long)info->tail);
+		break;
+	case MEMBRIDGE_SPSC_FAULT_FRAME_LENGTH:
+		snprintf(buf, len, "frame at index %llu claims %u bytes, only %llu published",
+			 (unsigned long long)info->fault_index, info->fault_length,
+			 (unsigned long long)(info->tail - info->fault_index -
+					      MEMBRIDGE_SPSC_FRAME_HEADER));
+		break;
+	case MEMBRIDGE_SPSC_FAULT_NONE:
+		/* -ENOTSUP: the capacity changed since the ring was recognised. */
+		snprintf(buf, len, "capacity %llu does not match the segment size %zu - %u",
+			 (unsigned long long)info->capacity, size, MEMBRIDGE_SPSC_HEADER);
+		break;
+	}
 }
 
 void cli_ring_sample(const struct cli_mapping *map, struct cli_ring_state *ring)
 {
-	uint64_t head, tail, capacity, bad_at = 0;
-	uint32_t bad_len = 0;
-	int64_t count = -1;
-	int attempt;
+	struct membridge_spsc_info info;
+	int attempt, ret = -EAGAIN;
 
 	memset(ring, 0, sizeof(*ring));
 	ring->pending = -1;
-	GUARDED_READ(goto truncated);
-	for (attempt = 0; attempt < COUNT_ATTEMPTS; attempt++) {
-		head = load_u64(map->base);
-		tail = load_u64(map->base + 8);
-		capacity = load_u64(map->base + 16);
-		ring->capacity = capacity;
-		ring->head = head;
-		ring->tail = tail;
-		if (head <= tail && tail - head <= capacity) {
-			ring->used = tail - head;
-			ring->free_bytes = capacity - ring->used;
-		}
-		if (capacity != map->size - MEMBRIDGE_SPSC_HEADER || !power_of_two(capacity)) {
-			snprintf(ring->problem, sizeof(ring->problem),
-				 "capacity %llu does not match the segment size %zu - %u",
-				 (unsigned long long)capacity, map->size, MEMBRIDGE_SPSC_HEADER);
-			goto done;
-		}
-		/* A head that moved while tail was read makes no snapshot: the
-		 * producer may have refilled what the consumer freed meanwhile. */
-		if (load_u64(map->base) != head) {
-			count = -3;
-			continue;
-		}
-		if (head > tail) {
-			snprintf(ring->problem, sizeof(ring->problem), "head %llu is past tail %llu",
-				 (unsigned long long)head, (unsigned long long)tail);
-			goto done;
-		}
-		if (tail - head > capacity) {
-			snprintf(ring->problem, sizeof(ring->problem),
-				 "used %llu exceeds capacity %llu",
-				 (unsigned long long)(tail - head), (unsigned long long)capacity);
-			goto done;
-		}
-		count = walk_frames(map, capacity, head, tail, &bad_at, &bad_len);
-		if (load_u64(map->base) == head)
-			break;
-		count = -3; /* the consumer moved: the walk may have read freed bytes */
+	for (attempt = 0; attempt < COUNT_ATTEMPTS && ret == -EAGAIN; attempt++)
+		ret = inspect_ring(map, &info);
+	if (ret == -EFAULT || ret == -EINVAL) {
+		snprintf(ring->problem, sizeof(ring->problem), "the segment shrank while being read");
+		return;
 	}
-	ring->valid = true;
-	if (count >= 0) {
-		ring->pending = count;
-	} else if (count == -1) {
-		ring->valid = false;
-		if (bad_len == UINT32_MAX)
-			snprintf(ring->problem, sizeof(ring->problem),
-				 "frame header at index %llu is cut by tail %llu",
-				 (unsigned long long)bad_at, (unsigned long long)tail);
-		else
-			snprintf(ring->problem, sizeof(ring->problem),
-				 "frame at index %llu claims %u bytes, only %llu published",
-				 (unsigned long long)bad_at, bad_len,
-				 (unsigned long long)(tail - bad_at - MEMBRIDGE_SPSC_FRAME_HEADER));
-	}
-done:
-	bus_armed = 0;
-	return;
-truncated:
-	ring->valid = false;
-	snprintf(ring->problem, sizeof(ring->problem), "the segment shrank while being read");
+	ring->capacity = info.capacity;
+	ring->head = info.head;
+	ring->tail = info.tail;
+	ring->used = info.used;
+	if (info.used == info.tail - info.head) /* head and tail agree */
+		ring->free_bytes = info.capacity - info.used;
+	ring->pending = info.frames;
+	ring->valid = ret == 0 || ret == -EAGAIN;
+	if (!ring->valid)
+		describe_fault(&info, map->size, ring->problem, sizeof(ring->problem));
 }
 
 /* -------------------------------------------------------------- views */
 
-void cli_view_decode(int32_t word, struct cli_view_state *view)
+static void view_state(const struct membridge_view_info *info, struct cli_view_state *view)
 {
-	view->word = word;
-	view->readers = word > 0 ? word : 0;
-	view->writer_pid = 0;
+	view->data_size = info->data_size;
+	view->word = info->lock_word;
+	view->state = info->state;
+	view->readers = info->readers;
+	view->writer_pid = info->writer;
 	view->writer_alive = -1;
-	if (word == 0) {
-		view->state = CLI_LOCK_FREE;
-	} else if (word > 0) {
-		view->state = CLI_LOCK_READ;
-	} else {
-		view->state = CLI_LOCK_WRITE;
-		view->writer_pid = word == -1 ? -1 : -(int64_t)word;
-		if (view->writer_pid > 1)
-			view->writer_alive = kill((pid_t)view->writer_pid, 0) == 0 || errno == EPERM;
-	}
+	if (view->writer_pid > 1)
+		view->writer_alive = kill((pid_t)view->writer_pid, 0) == 0 || errno == EPERM;
 }
 
 void cli_describe_lock(const struct cli_view_state *view, char *buf, size_t len)
 {
 	switch (view->state) {
-	case CLI_LOCK_FREE:
+	case MEMBRIDGE_LOCK_FREE:
 		snprintf(buf, len, "free");
 		break;
-	case CLI_LOCK_READ:
+	case MEMBRIDGE_LOCK_READ:
 		snprintf(buf, len, "%d reader%s", view->readers, view->readers == 1 ? "" : "s");
 		break;
-	case CLI_LOCK_WRITE:
+	case MEMBRIDGE_LOCK_WRITE:
 		if (view->writer_pid == -1)
 			snprintf(buf, len, "write-locked (anonymous writer -1)");
 		else
@@ -345,21 +260,21 @@ static bool companion_exists(const char *name)
 
 static void classify(struct cli_segment *seg, const struct cli_mapping *map)
 {
-	int32_t word;
+	struct membridge_view_info info;
+	int ret;
 
 	if (cli_looks_like_ring(map)) {
 		seg->kind = CLI_KIND_RING;
 		cli_ring_sample(map, &seg->ring);
 		return;
 	}
-	if (map->size <= 4)
-		return;
 	GUARDED_READ(return);
-	word = load_i32(map->base);
+	ret = membridge_view_inspect(map->base, map->size, &info);
 	bus_armed = 0;
+	if (ret < 0)
+		return;
 	seg->kind = CLI_KIND_VIEW;
-	seg->view.data_size = map->size - 4;
-	cli_view_decode(word, &seg->view);
+	view_state(&info, &seg->view);
 }
 
 void cli_inspect_fd(int fd, const char *name, struct cli_segment *seg)

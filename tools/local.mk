@@ -20,6 +20,7 @@ tools_membridge_SOURCES = \
 	tools/cmd-watch.c \
 	tools/cmd-unlock.c \
 	tools/cmd-bench.c
+tools_membridge_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib
 tools_membridge_LDADD = lib/libmembridge.la -lm
 tools_membridge_LDFLAGS = $(HARDEN_LDFLAGS)
 endif

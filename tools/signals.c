@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "clock.h"
 
 volatile sig_atomic_t cli_stop_signal;
 
@@ -34,10 +35,7 @@ int cli_interrupted(void)
 
 int64_t cli_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return mb_clock_ns();
 }
 
 bool cli_sleep(int64_t ns)
@@ -49,34 +47,25 @@ bool cli_sleep(int64_t ns)
 	return cli_stop_signal == 0;
 }
 
-/* Longest single wait: a stop signal that arrives just before a wait
- * starts (the library cannot see our flag) is noticed within this. */
-#define WAIT_SLICE_NS INT64_C(100000000)
-
-int cli_wait(int64_t timeout_ns, int (*attempt)(void *ctx, int64_t slice_ns), void *ctx)
+int cli_wait(int64_t timeout_ns, int (*attempt)(void *ctx, int64_t timeout_ns), void *ctx)
 {
 	int64_t deadline = timeout_ns > 0 ? cli_now_ns() + timeout_ns : 0;
 
 	for (;;) {
-		int64_t slice = WAIT_SLICE_NS;
+		int64_t left = timeout_ns;
 		int ret;
 
 		if (cli_stop_signal != 0)
 			return -EINTR;
-		if (timeout_ns == MEMBRIDGE_NO_WAIT) {
-			slice = MEMBRIDGE_NO_WAIT;
-		} else if (timeout_ns > 0) {
-			int64_t left = deadline - cli_now_ns();
-
+		if (timeout_ns > 0) {
+			left = deadline - cli_now_ns();
 			if (left <= 0)
 				return -ETIMEDOUT;
-			if (left < slice)
-				slice = left;
 		}
-		ret = attempt(ctx, slice);
-		if (ret == -EINTR && cli_stop_signal == 0)
-			continue;
-		if ((ret != -EAGAIN && ret != -ETIMEDOUT) || timeout_ns == MEMBRIDGE_NO_WAIT)
+		/* The library returns -EINTR once our handler ran; a signal
+		 * that is not a stop signal only costs a retry. */
+		ret = attempt(ctx, left);
+		if (ret != -EINTR || cli_stop_signal != 0)
 			return ret;
 	}
 }
