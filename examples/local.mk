@@ -35,6 +35,7 @@ EXTRA_DIST += \
 	examples/spsc_consumer.py \
 	examples/ring_producer.py \
 	examples/ring_consumer.py \
+	examples/ring_vs_queue.py \
 	examples/c_to_python.sh \
 	examples/python-demo.sh
 
