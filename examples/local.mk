@@ -22,6 +22,14 @@ examples_ring_consumer_LDADD = lib/libmembridge.la $(MB_POSIX_TIME_LIBS)
 
 EXTRA_DIST += examples/ring-demo.sh examples/run-examples.sh
 
+# The same stream through a ring and through a pipe, timed (fork and pipe:
+# POSIX only).
+if !MB_WINDOWS
+noinst_PROGRAMS += examples/ring_vs_pipe
+endif
+examples_ring_vs_pipe_SOURCES = examples/ring_vs_pipe.c
+examples_ring_vs_pipe_LDADD = lib/libmembridge.la
+
 # Runs from the top build directory, where the programs are examples/<name>.
 if !MB_WINDOWS
 TESTS += examples/run-examples.sh
@@ -35,6 +43,7 @@ EXTRA_DIST += \
 	examples/spsc_consumer.py \
 	examples/ring_producer.py \
 	examples/ring_consumer.py \
+	examples/ring_vs_queue.py \
 	examples/c_to_python.sh \
 	examples/python-demo.sh
 
@@ -43,7 +52,9 @@ EXTRA_DIST += \
 DEMO_FLAGS =
 .PHONY: demo demo-c demo-python
 demo: demo-c demo-python
-demo-c: $(MB_EXAMPLES:=$(EXEEXT))
+demo-c: $(MB_EXAMPLES:=$(EXEEXT)) examples/ring_vs_pipe$(EXEEXT)
+	$(builddir)/examples/ring_vs_pipe 1000000
+	@echo
 	$(SHELL) $(srcdir)/examples/ring-demo.sh $(builddir)/examples $(DEMO_FLAGS)
 if HAVE_PYTHON
 demo-python: python-ext examples/ring_producer$(EXEEXT)

@@ -1,8 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The Python side of `make demo`: a Python producer streams to a Python
-# consumer through a ring, then the C ring_producer streams to the same
-# Python consumer (both languages share the frame format of membridge(7)).
+# The Python side of `make demo`: first the same stream of str messages
+# through a ring and through multiprocessing.Queue, timed side by side
+# (ring_vs_queue.py); then a Python producer streams to a Python consumer
+# through a ring, and the C ring_producer streams to the same Python consumer
+# (both languages share the frame format of membridge(7)), every message
+# checked.
 #
 # usage: python-demo.sh DIR [-n COUNT]
 #   DIR  where the C example programs are (ring_producer)
@@ -25,6 +28,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
+"$PYTHON" "$here/ring_vs_queue.py" -n 100000
+echo
 echo "python-demo.sh: $count messages from ring_producer.py to ring_consumer.py (two Python processes) through $name"
 "$PYTHON" "$here/ring_consumer.py" -n "$count" "$name" &
 consumer_pid=$!

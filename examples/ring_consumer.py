@@ -63,8 +63,10 @@ def main():
         membridge.SharedMemory.remove(args.name)
     if sent != n or (args.count is not None and n != args.count):
         sys.exit("ring_consumer.py: the producer sent %d messages, %d arrived" % (sent, n))
-    print("ring_consumer.py: received %d messages, all in order, in %.3f s (%.2f million/s)"
-          % (n, elapsed, n / elapsed / 1e6 if elapsed > 0 else 0.0))
+    # The time includes building and checking every message in Python on
+    # both sides; ring_vs_queue.py times the transport alone.
+    print("ring_consumer.py: received %d messages, all in order, in %.3f s "
+          "(made and checked in Python)" % (n, elapsed))
 
 
 if __name__ == "__main__":
