@@ -98,8 +98,57 @@ static PyObject *corrupt(mb_state *st, enum mb_op op, PyObject *name)
 	}
 }
 
+/* Errors whose message depends on nothing but the name ('%U', given twice
+ * so that a message may name it twice). With os set, an OSError subclass
+ * chosen by the errno (FileExistsError, ...); otherwise *type. */
+static const struct plain_error {
+	int err;
+	bool os;
+	PyObject **type;
+	const char *format;
+} plain_errors[] = {
+	{ -EFBIG, false, &PyExc_ValueError, "size too large for '%U'" },
+	{ -EDEADLK, false, &PyExc_RuntimeError,
+	  "this view of '%U' already holds a lock (a write inside a read section needs "
+	  "unlock() first)" },
+	{ -ENOLCK, false, &PyExc_RuntimeError, "this view of '%U' holds no lock" },
+	{ -EOWNERDEAD, true, NULL,
+	  "the process holding the write lock of '%U' has died: call view.break_lock() to "
+	  "free the lock (the data may be half-written)" },
+	{ -EEXIST, true, NULL,
+	  "shared memory '%U' already exists: remove it with "
+	  "membridge.SharedMemory.remove('%U'), or pass replace=True to start afresh or "
+	  "attach=True to use it" },
+	{ -ENOENT, true, NULL,
+	  "no shared memory named '%U': create it first with "
+	  "membridge.SharedMemory.create('%U', size)" },
+	{ -EACCES, true, NULL,
+	  "permission denied for '%U': it belongs to another user or its mode forbids "
+	  "access (see ls -l /dev/shm)" },
+	{ -EBUSY, true, NULL,
+	  "the writer holding the lock of '%U' is alive: nothing to break" },
+};
+
+static PyObject *raise_plain(const struct plain_error *e, PyObject *name)
+{
+	PyObject *msg = PyUnicode_FromFormat(e->format, name, name);
+
+	if (e->os)
+		return raise_os(-e->err, name, msg);
+	if (msg) {
+		PyErr_SetObject(*e->type, msg);
+		Py_DECREF(msg);
+	}
+	return NULL;
+}
+
 PyObject *mb_py_raise(mb_state *st, int err, enum mb_op op, PyObject *name, size_t n)
 {
+	size_t i;
+
+	for (i = 0; i < sizeof(plain_errors) / sizeof(plain_errors[0]); i++)
+		if (plain_errors[i].err == err)
+			return raise_plain(&plain_errors[i], name);
 	switch (err) {
 	case MB_PY_RAISED:
 		return NULL;
@@ -114,8 +163,6 @@ PyObject *mb_py_raise(mb_state *st, int err, enum mb_op op, PyObject *name, size
 	case -ENAMETOOLONG:
 		return PyErr_Format(PyExc_ValueError, "name too long: " NAME_RULE,
 				    MEMBRIDGE_NAME_MAX - 1);
-	case -EFBIG:
-		return PyErr_Format(PyExc_ValueError, "size too large for '%U'", name);
 	case -ERANGE:
 		return PyErr_Format(PyExc_ValueError,
 				    "offset or length out of range: the data area of '%U' holds "
@@ -143,29 +190,6 @@ PyObject *mb_py_raise(mb_state *st, int err, enum mb_op op, PyObject *name, size
 				"'%U' is still being created: try again", name));
 		return PyErr_Format(PyExc_TimeoutError,
 				    "timed out waiting for the lock of '%U'", name);
-	case -EOWNERDEAD:
-		return raise_os(EOWNERDEAD, name, PyUnicode_FromFormat(
-			"the process holding the write lock of '%U' has died: call "
-			"view.break_lock() to free the lock (the data may be half-written)", name));
-	case -EDEADLK:
-		return PyErr_Format(PyExc_RuntimeError,
-				    "this view of '%U' already holds a lock (a write inside a read "
-				    "section needs unlock() first)", name);
-	case -ENOLCK:
-		return PyErr_Format(PyExc_RuntimeError, "this view of '%U' holds no lock", name);
-	case -EEXIST:
-		return raise_os(EEXIST, name, PyUnicode_FromFormat(
-			"shared memory '%U' already exists: remove it with "
-			"membridge.SharedMemory.remove('%U'), or pass replace=True to start afresh "
-			"or attach=True to use it", name, name));
-	case -ENOENT:
-		return raise_os(ENOENT, name, PyUnicode_FromFormat(
-			"no shared memory named '%U': create it first with "
-			"membridge.SharedMemory.create('%U', size)", name, name));
-	case -EACCES:
-		return raise_os(EACCES, name, PyUnicode_FromFormat(
-			"permission denied for '%U': it belongs to another user or its mode "
-			"forbids access (see ls -l /dev/shm)", name));
 	case -EPERM:
 		if (op == MB_OP_BREAK)
 			return raise_os(EPERM, name, PyUnicode_FromFormat(
@@ -174,9 +198,6 @@ PyObject *mb_py_raise(mb_state *st, int err, enum mb_op op, PyObject *name, size
 				"break_lock(force=True) once every holder is known to be gone", name));
 		return raise_os(EPERM, name, PyUnicode_FromFormat(
 			"operation not permitted on '%U'", name));
-	case -EBUSY:
-		return raise_os(EBUSY, name, PyUnicode_FromFormat(
-			"the writer holding the lock of '%U' is alive: nothing to break", name));
 	default:
 		return raise_os(-err, name, PyUnicode_FromFormat(
 			"'%U': %s", name, membridge_strerror(err)));
