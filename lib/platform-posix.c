@@ -183,26 +183,26 @@ int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t until_ns,
 	       const mb_sigmask *caller)
 {
 	struct timespec zero = { 0, 0 }, ts = ns_timespec(until_ns);
-	sigset_t set;
 	long r;
 	int err;
 
-	/* A futex sleep cannot set the mask itself. Deliver what is pending
-	 * with a zero pselect (it tells whether a handler ran), then unblock
-	 * for the sleep and block again: only a signal that lands between the
-	 * pselect and the futex call, or after the futex returned and before
-	 * the mask is back, runs its handler without ending the wait. */
+	/* A futex sleep cannot set the signal mask atomically, and unblocking
+	 * around it leaves windows (before the call, and between its end and
+	 * blocking again: a signal with the same period as the slices falls
+	 * there every time). So it sleeps with signals blocked, and a zero
+	 * pselect() with the caller's mask delivers what is pending and tells
+	 * whether a handler ran, before and after the sleep: no window, and a
+	 * handler ends the wait within one slice. */
 	if (pselect(0, NULL, NULL, NULL, &zero, caller) < 0 && errno == EINTR)
 		return -EINTR;
-	pthread_sigmask(SIG_SETMASK, caller, NULL);
 	/* Not FUTEX_PRIVATE: the word lives in memory shared between processes.
 	 * WAIT_BITSET takes an absolute CLOCK_MONOTONIC time (event.c's lease
 	 * relies on the sleep ending by until_ns). */
 	r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET, expected, &ts, NULL,
 		    FUTEX_BITSET_MATCH_ANY);
 	err = errno;
-	async_signals(&set);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pselect(0, NULL, NULL, NULL, &zero, caller) < 0 && errno == EINTR)
+		return -EINTR;
 	if (r == 0)
 		return 0;
 	switch (err) {

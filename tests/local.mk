@@ -5,7 +5,8 @@ MBT_SUITES = \
 	tests/check_codec \
 	tests/check_view \
 	tests/check_spsc \
-	tests/check_twoproc
+	tests/check_twoproc \
+	tests/check_eintr
 
 check_PROGRAMS += $(MBT_SUITES)
 TESTS += $(MBT_SUITES)
@@ -29,6 +30,9 @@ tests_check_spsc_LDADD = $(MBT_LDADD)
 tests_check_twoproc_SOURCES = tests/check_twoproc.c $(MBT_HELPERS)
 tests_check_twoproc_CFLAGS = $(MBT_CFLAGS)
 tests_check_twoproc_LDADD = $(MBT_LDADD)
+tests_check_eintr_SOURCES = tests/check_eintr.c $(MBT_HELPERS)
+tests_check_eintr_CFLAGS = $(MBT_CFLAGS)
+tests_check_eintr_LDADD = $(MBT_LDADD)
 
 AM_TESTS_ENVIRONMENT += CK_VERBOSITY=normal; export CK_VERBOSITY; srcdir=$(srcdir); export srcdir;
 
