@@ -14,8 +14,15 @@
  *     MEMBRIDGE_WAIT_FOREVER (-1) waits without limit, any other positive
  *     value bounds the wait; a value below -1 makes the call fail with
  *     -EINVAL (a view's default timeout too, in the calls that use it). A
- *     wait interrupted by a signal handler returns -EINTR so the caller can
- *     react; retrying is always safe.
+ *     call that waits returns -EINTR once a signal handler ran in the
+ *     waiting thread during the wait (SA_RESTART or not, like poll(2)), so
+ *     the caller can react; retrying is always safe. The wait keeps the
+ *     asynchronous signals blocked outside its sleeps and delivers them at
+ *     each sleep, so none is missed: -EINTR comes at once in the poll and
+ *     non-Linux sleeps, and on Linux's futex sleep within one slice (10 ms
+ *     for locks, up to 160 ms for rings). A handler that ran before the
+ *     call began waiting does not end it. Windows: signals never end a
+ *     wait (CRT handlers run on another thread); use finite timeouts.
  *   - Everything read from shared memory is untrusted: a corrupt ring header,
  *     frame or lock word yields -EBADMSG, never an access outside the mapping.
  *   - Handles are opaque. The few structs callers allocate (struct

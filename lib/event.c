@@ -24,20 +24,6 @@ int64_t mb_deadline(int64_t timeout_ns)
 	return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
 }
 
-/* Time left before the deadline, capped to `slice`; -ETIMEDOUT once it has
- * passed. */
-static int64_t slice_before(int64_t deadline, int64_t slice)
-{
-	int64_t left;
-
-	if (deadline == INT64_MAX)
-		return slice;
-	left = deadline - mb_os_now_ns();
-	if (left <= 0)
-		return -ETIMEDOUT;
-	return left < slice ? left : slice;
-}
-
 /* Re-check ready(ctx) for about MB_SPIN_NS, or until the deadline: > 0 or
  * < 0 as ready() said, 0 if it never held. */
 static int spin(int64_t deadline, int (*ready)(void *ctx), void *ctx)
@@ -59,33 +45,56 @@ static int spin(int64_t deadline, int (*ready)(void *ctx), void *ctx)
 	return 0;
 }
 
-/* Sleep on ev until ready(ctx) is non-zero or the deadline passes. The
- * waiter announces itself in ev->sleepers once, for the whole wait: the
- * heavy fence then orders the announcement before every later check of the
- * condition, against the light fence of each notifier. Each sleep reads
- * ev->seq before checking, so a notification in between ends the sleep. */
-static int sleep_until(struct mb_event *ev, int64_t deadline, int64_t max_slice,
-		       int (*ready)(void *ctx), void *ctx)
+/* Raise ev->lease to `lease`; a value further ahead than any sleeper of
+ * this library sets is a peer's scribble and is replaced. */
+static void lease_raise(struct mb_event *ev, int64_t now, int64_t lease)
 {
-	int64_t next = MB_WAIT_SLICE_NS, slice;
+	int64_t cur = atomic_load_explicit(&ev->lease, memory_order_relaxed);
+
+	while ((cur < lease || cur - now > MB_LEASE_MAX_NS) &&
+	       !atomic_compare_exchange_weak_explicit(&ev->lease, &cur, lease,
+						      memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
+/*
+ * Sleep on ev until ready(ctx) is non-zero or the deadline passes. The
+ * waiter counts itself in ev->sleepers for the whole wait and, before each
+ * sleep slice ending at `until`, raises ev->lease to until + margin. The
+ * heavy fence orders both stores before the check of the condition, against
+ * the light fence of each notifier (store state, fence, load sleepers and
+ * lease), so either the check sees the new state or the notifier sees this
+ * slice's lease. A notifier skips the wake only when the lease it sees has
+ * run out: then the futex sleep of that slice (absolute timeout until) has
+ * already ended, and the next slice's check, fenced the same way, sees the
+ * state. So no wake-up is lost; a sleeper killed while asleep stops
+ * counting once its lease runs out (its count stays, a load and a clock
+ * read per publish, no system call).
+ */
+static int sleep_until(struct mb_event *ev, int64_t deadline, int64_t max_slice,
+		       int (*ready)(void *ctx), void *ctx, const mb_sigmask *sigs)
+{
+	int64_t next = MB_WAIT_SLICE_NS, now, until;
 	uint32_t seq;
 	int ret;
 
 	atomic_fetch_add_explicit(&ev->sleepers, 1, memory_order_relaxed);
-	mb_os_fence_heavy();
 	for (;;) {
+		now = mb_os_now_ns();
+		until = deadline - now < next ? deadline : now + next;
+		lease_raise(ev, now, until + MB_LEASE_MARGIN_NS);
+		mb_os_fence_heavy();
 		seq = atomic_load_explicit(&ev->seq, memory_order_acquire);
 		ret = ready(ctx);
 		if (ret != 0)
 			break;
-		slice = slice_before(deadline, next);
-		if (slice < 0) {
-			ret = (int)slice;
+		if (now >= deadline) {
+			ret = -ETIMEDOUT;
 			break;
 		}
 		if (next < max_slice)
 			next = next > max_slice / 2 ? max_slice : 2 * next;
-		ret = mb_os_wait(&ev->seq, seq, slice);
+		ret = mb_os_wait(&ev->seq, seq, until, sigs);
 		if (ret < 0 && ret != -ETIMEDOUT)
 			break;
 	}
@@ -94,25 +103,30 @@ static int sleep_until(struct mb_event *ev, int64_t deadline, int64_t max_slice,
 }
 
 /* Without a companion: check, then sleep a short while, until the deadline. */
-static int poll_until(int64_t deadline, int (*ready)(void *ctx), void *ctx)
+static int poll_until(int64_t deadline, int (*ready)(void *ctx), void *ctx,
+		      const mb_sigmask *sigs)
 {
-	int64_t slice;
+	int64_t now;
 	int ret;
 
 	for (;;) {
 		ret = ready(ctx);
 		if (ret != 0)
 			return ret > 0 ? 0 : ret;
-		slice = slice_before(deadline, MB_POLL_NS);
-		if (slice < 0)
-			return (int)slice;
-		mb_os_sleep(slice);
+		now = mb_os_now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		ret = mb_os_pause(deadline - now < MB_POLL_NS ? deadline : now + MB_POLL_NS,
+				  sigs);
+		if (ret < 0)
+			return ret;
 	}
 }
 
 int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int64_t max_slice_ns,
 		  int (*ready)(void *ctx), void *ctx)
 {
+	mb_sigmask sigs;
 	int64_t deadline;
 	int ret;
 
@@ -123,16 +137,24 @@ int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int64_t max_slice_ns,
 		return ret > 0 ? 0 : ret;
 	if (timeout_ns == 0)
 		return -EAGAIN;
+	/* The slow path: signals stay blocked except while asleep (platform.h),
+	 * so a handler that runs during the wait ends it with -EINTR. */
 	deadline = mb_deadline(timeout_ns);
+	mb_os_signals_block(&sigs);
 	ret = spin(deadline, ready, ctx);
-	if (ret != 0)
-		return ret > 0 ? 0 : ret;
-	return ev ? sleep_until(ev, deadline, max_slice_ns, ready, ctx)
-		  : poll_until(deadline, ready, ctx);
+	if (ret == 0)
+		ret = ev ? sleep_until(ev, deadline, max_slice_ns, ready, ctx, &sigs)
+			 : poll_until(deadline, ready, ctx, &sigs);
+	mb_os_signals_restore(&sigs);
+	return ret > 0 ? 0 : ret;
 }
 
+/* mb_event_notify's slow path: somebody counts as a sleeper; wake only if
+ * the lease says a live one may be asleep (see sleep_until). */
 void mb_event_wake(struct mb_event *ev)
 {
+	if (atomic_load_explicit(&ev->lease, memory_order_relaxed) <= mb_os_now_ns())
+		return;
 	atomic_fetch_add_explicit(&ev->seq, 1, memory_order_release);
 	mb_os_wake(&ev->seq);
 }

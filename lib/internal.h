@@ -24,6 +24,10 @@
 struct mb_event {
 	_Alignas(MB_CACHELINE) _Atomic uint32_t seq;
 	_Atomic uint32_t sleepers;
+	/* CLOCK_MONOTONIC ns until which a counted sleeper may be asleep: a
+	 * sleeper killed in its sleep leaves sleepers raised, but its lease
+	 * runs out, and notifiers then make no system call (event.c). */
+	_Atomic int64_t lease;
 };
 
 enum mb_event_id {
@@ -79,6 +83,10 @@ struct mb_waitblock *mb_segment_waitblock(struct membridge_segment *seg);
 #define MB_WAIT_SLICE_NS INT64_C(10000000)
 #define MB_LOCK_SLICE_MAX_NS MB_WAIT_SLICE_NS
 #define MB_RING_SLICE_MAX_NS (16 * MB_WAIT_SLICE_NS)
+/* How far a sleeper's lease reaches beyond the end of its slice (timer
+ * slack), and the furthest ahead a lease of this library can be. */
+#define MB_LEASE_MARGIN_NS INT64_C(1000000)
+#define MB_LEASE_MAX_NS (MB_RING_SLICE_MAX_NS + MB_LEASE_MARGIN_NS)
 /* Deadline for timeout_ns from now; INT64_MAX for "forever". */
 int64_t mb_deadline(int64_t timeout_ns);
 /* Wait on ev (NULL: poll in short sleeps) until ready(ctx) returns non-zero,
@@ -87,10 +95,12 @@ int64_t mb_deadline(int64_t timeout_ns);
  * ready() returns > 0 when its condition holds (it may act on it, e.g. take
  * a lock: it is not called again after that), 0 to go on waiting, < 0 to
  * give up with that error. Returns 0 when ready; -EAGAIN if it was not and
- * timeout_ns is MEMBRIDGE_NO_WAIT; -ETIMEDOUT, -EINTR, or ready()'s error. */
+ * timeout_ns is MEMBRIDGE_NO_WAIT; -ETIMEDOUT, -EINTR (a signal handler
+ * ran while the call waited), or ready()'s error. */
 int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int64_t max_slice_ns,
 		  int (*ready)(void *ctx), void *ctx);
-/* Wake the sleepers of ev unconditionally (mb_event_notify's slow path). */
+/* Wake the sleepers of ev if a live one may sleep (mb_event_notify's slow
+ * path: somebody counts as a sleeper). */
 void mb_event_wake(struct mb_event *ev);
 /* Wake the sleepers of ev (NULL: nobody), if there are any. Call after
  * publishing the state they wait for. Inline: it runs on every publish and

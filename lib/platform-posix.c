@@ -4,15 +4,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <linux/futex.h>
 #include <linux/membarrier.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
 #endif
@@ -132,20 +133,80 @@ int64_t mb_os_now_ns(void)
 	return mb_clock_ns();
 }
 
-#ifdef __linux__
-int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
+/* The asynchronous signals a handler may catch: all but those the kernel
+ * raises synchronously for a fault (blocking them would kill instead). */
+static void async_signals(sigset_t *set)
 {
-	struct timespec ts, *tsp = NULL;
+	static const int sync_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+					    SIGSYS, SIGABRT };
+	size_t i;
 
-	if (timeout_ns >= 0) {
-		ts.tv_sec = (time_t)(timeout_ns / 1000000000);
-		ts.tv_nsec = (long)(timeout_ns % 1000000000);
-		tsp = &ts;
-	}
-	/* Not FUTEX_PRIVATE: the word lives in memory shared between processes. */
-	if (syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, expected, tsp, NULL, 0) == 0)
+	sigfillset(set);
+	for (i = 0; i < sizeof(sync_signals) / sizeof(sync_signals[0]); i++)
+		sigdelset(set, sync_signals[i]);
+}
+
+void mb_os_signals_block(mb_sigmask *caller)
+{
+	sigset_t set;
+
+	async_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, caller);
+}
+
+void mb_os_signals_restore(const mb_sigmask *caller)
+{
+	pthread_sigmask(SIG_SETMASK, caller, NULL);
+}
+
+static struct timespec ns_timespec(int64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+
+	return ts;
+}
+
+/* pselect() sets the caller's mask and sleeps in one step, so a signal
+ * pending from the user-space part of the wait, or arriving during the
+ * sleep, runs its handler and ends the call with EINTR: no window. */
+int mb_os_pause(int64_t until_ns, const mb_sigmask *caller)
+{
+	int64_t left = until_ns - mb_os_now_ns();
+	struct timespec ts = ns_timespec(left > 0 ? left : 0);
+
+	if (pselect(0, NULL, NULL, NULL, &ts, caller) < 0 && errno == EINTR)
+		return -EINTR;
+	return 0;
+}
+
+#ifdef __linux__
+int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t until_ns,
+	       const mb_sigmask *caller)
+{
+	struct timespec zero = { 0, 0 }, ts = ns_timespec(until_ns);
+	long r;
+	int err;
+
+	/* A futex sleep cannot set the signal mask atomically, and unblocking
+	 * around it leaves windows (before the call, and between its end and
+	 * blocking again: a signal with the same period as the slices falls
+	 * there every time). So it sleeps with signals blocked, and a zero
+	 * pselect() with the caller's mask delivers what is pending and tells
+	 * whether a handler ran, before and after the sleep: no window, and a
+	 * handler ends the wait within one slice. */
+	if (pselect(0, NULL, NULL, NULL, &zero, caller) < 0 && errno == EINTR)
+		return -EINTR;
+	/* Not FUTEX_PRIVATE: the word lives in memory shared between processes.
+	 * WAIT_BITSET takes an absolute CLOCK_MONOTONIC time (event.c's lease
+	 * relies on the sleep ending by until_ns). */
+	r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET, expected, &ts, NULL,
+		    FUTEX_BITSET_MATCH_ANY);
+	err = errno;
+	if (pselect(0, NULL, NULL, NULL, &zero, caller) < 0 && errno == EINTR)
+		return -EINTR;
+	if (r == 0)
 		return 0;
-	switch (errno) {
+	switch (err) {
 	case EAGAIN: /* the word had already changed */
 		return 0;
 	case ETIMEDOUT:
@@ -153,7 +214,7 @@ int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
 	case EINTR:
 		return -EINTR;
 	default:
-		return -errno;
+		return -err;
 	}
 }
 
@@ -163,14 +224,14 @@ void mb_os_wake(_Atomic uint32_t *word)
 }
 #else
 /* No futex: sleep in short slices; wakers need do nothing. */
-int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
+int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t until_ns,
+	       const mb_sigmask *caller)
 {
-	int64_t slice = 200000;
+	int64_t slice_end = mb_os_now_ns() + 200000;
 
 	if (atomic_load_explicit(word, memory_order_acquire) != expected)
 		return 0;
-	mb_os_sleep(timeout_ns >= 0 && timeout_ns < slice ? timeout_ns : slice);
-	return 0;
+	return mb_os_pause(until_ns < slice_end ? until_ns : slice_end, caller);
 }
 
 void mb_os_wake(_Atomic uint32_t *word)
@@ -199,7 +260,7 @@ uint32_t mb_os_pid_namespace(void)
 
 void mb_os_sleep(int64_t ns)
 {
-	struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+	struct timespec ts = ns_timespec(ns);
 
 	nanosleep(&ts, NULL);
 }

@@ -212,12 +212,31 @@ int64_t mb_os_now_ns(void)
 	return now.QuadPart / f * 1000000000 + now.QuadPart % f * 1000000000 / f;
 }
 
-int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
+/* CRT signal handlers (SIGINT from Ctrl-C) run on another thread and never
+ * interrupt a wait: these are no-ops, and waits never return -EINTR. */
+void mb_os_signals_block(mb_sigmask *caller)
 {
-	int64_t end = timeout_ns >= 0 ? mb_os_now_ns() + timeout_ns : INT64_MAX;
+	(void)caller;
+}
 
+void mb_os_signals_restore(const mb_sigmask *caller)
+{
+	(void)caller;
+}
+
+int mb_os_pause(int64_t until_ns, const mb_sigmask *caller)
+{
+	(void)caller;
+	mb_os_sleep(until_ns - mb_os_now_ns());
+	return 0;
+}
+
+int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t until_ns,
+	       const mb_sigmask *caller)
+{
+	(void)caller;
 	while (atomic_load_explicit(word, memory_order_acquire) == expected) {
-		if (mb_os_now_ns() >= end)
+		if (mb_os_now_ns() >= until_ns)
 			return -ETIMEDOUT;
 		Sleep(1);
 	}

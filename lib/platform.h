@@ -31,9 +31,31 @@ int mb_os_open_or_create(const char *name, size_t size, unsigned mode, struct mb
 void mb_os_unmap(struct mb_mapping *map);
 int mb_os_remove(const char *name);
 
-/* Sleep while *word == expected, at most timeout_ns (< 0: no limit).
- * Returns 0 when woken or the value differs, -ETIMEDOUT, or -EINTR. */
-int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns);
+/*
+ * Signals during a wait. A library cannot see that a handler ran once it
+ * has returned, so a wait blocks the asynchronous signals for the part it
+ * runs in user space (mb_os_signals_block, which saves the caller's mask)
+ * and lets them through only while it sleeps, in the calls below: a handler
+ * that runs then makes them return -EINTR. Windows: no-ops (CRT signal
+ * handlers run on another thread and never interrupt a wait).
+ */
+#ifdef _WIN32
+typedef int mb_sigmask;
+#else
+#include <signal.h>
+typedef sigset_t mb_sigmask;
+#endif
+void mb_os_signals_block(mb_sigmask *caller);
+void mb_os_signals_restore(const mb_sigmask *caller);
+
+/* With signals blocked: sleep while *word == expected, until the monotonic
+ * clock reads until_ns, with the caller's mask. Returns 0 when woken or the
+ * value differs, -ETIMEDOUT, or -EINTR when a handler ran. */
+int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t until_ns,
+	       const mb_sigmask *caller);
+/* With signals blocked: sleep until until_ns with the caller's mask,
+ * race-free; 0, or -EINTR when a handler ran. */
+int mb_os_pause(int64_t until_ns, const mb_sigmask *caller);
 /* Wake every process sleeping on word. */
 void mb_os_wake(_Atomic uint32_t *word);
 

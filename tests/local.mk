@@ -6,7 +6,9 @@ MBT_SUITES = \
 	tests/check_view \
 	tests/check_spsc \
 	tests/check_twoproc \
-	tests/check_inspect
+	tests/check_inspect \
+	tests/check_eintr \
+	tests/check_lease
 
 check_PROGRAMS += $(MBT_SUITES)
 TESTS += $(MBT_SUITES)
@@ -34,6 +36,12 @@ tests_check_twoproc_LDADD = $(MBT_LDADD)
 tests_check_inspect_SOURCES = tests/check_inspect.c $(MBT_HELPERS)
 tests_check_inspect_CFLAGS = $(MBT_CFLAGS)
 tests_check_inspect_LDADD = $(MBT_LDADD)
+tests_check_eintr_SOURCES = tests/check_eintr.c $(MBT_HELPERS)
+tests_check_eintr_CFLAGS = $(MBT_CFLAGS)
+tests_check_eintr_LDADD = $(MBT_LDADD)
+tests_check_lease_SOURCES = tests/check_lease.c $(MBT_HELPERS)
+tests_check_lease_CFLAGS = $(MBT_CFLAGS)
+tests_check_lease_LDADD = $(MBT_LDADD)
 
 AM_TESTS_ENVIRONMENT += CK_VERBOSITY=normal; export CK_VERBOSITY; srcdir=$(srcdir); export srcdir;
 
