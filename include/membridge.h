@@ -441,6 +441,7 @@ struct membridge_view_info {
 	int32_t lock_word;             /* as read */
 	enum membridge_lock_state state;
 	int32_t readers;               /* READ: how many; 0 otherwise */
+	bool writer_waiting;           /* a writer waits for the readers to leave */
 	int64_t writer;                /* WRITE: the writer's pid, or -1 for an
 					* anonymous writer; 0 otherwise */
 };

@@ -151,8 +151,10 @@ int membridge_view_inspect(const void *base, size_t size, struct membridge_view_
 	info->data_size = size - MEMBRIDGE_VIEW_HEADER;
 	info->lock_word = word;
 	if (word > 0) {
-		info->state = MEMBRIDGE_LOCK_READ;
-		info->readers = word;
+		/* Readers count below the writer-waiting bit (membridge(7)). */
+		info->writer_waiting = (word & MB_RWLOCK_WRITER_WAITING) != 0;
+		info->readers = word & ~MB_RWLOCK_WRITER_WAITING;
+		info->state = info->readers ? MEMBRIDGE_LOCK_READ : MEMBRIDGE_LOCK_FREE;
 	} else if (word < 0) {
 		/* This library's writers store -pid; a peer may store -1. */
 		info->state = MEMBRIDGE_LOCK_WRITE;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -307,8 +308,22 @@ START_TEST(view_lock_states)
 	ck_assert_int_eq(info.state, MEMBRIDGE_LOCK_READ);
 	ck_assert_int_eq(info.readers, 2);
 	ck_assert_int_eq(info.writer, 0);
+	ck_assert(!info.writer_waiting);
 	mbt_assert_ok(membridge_view_unlock(a));
 	mbt_assert_ok(membridge_view_unlock(b));
+
+	/* A writer waiting on top of two readers, then on its own. */
+	atomic_store(word, 2 | 0x40000000);
+	mbt_assert_ok(membridge_view_inspect(base, size, &info));
+	ck_assert_int_eq(info.state, MEMBRIDGE_LOCK_READ);
+	ck_assert_int_eq(info.readers, 2);
+	ck_assert(info.writer_waiting);
+	atomic_store(word, 0x40000000);
+	mbt_assert_ok(membridge_view_inspect(base, size, &info));
+	ck_assert_int_eq(info.state, MEMBRIDGE_LOCK_FREE);
+	ck_assert_int_eq(info.readers, 0);
+	ck_assert(info.writer_waiting);
+	atomic_store(word, 0);
 
 	mbt_assert_ok(membridge_view_lock_write(a, MEMBRIDGE_NO_WAIT));
 	mbt_assert_ok(membridge_view_inspect(base, size, &info));

@@ -100,6 +100,7 @@ struct cli_view_state {
 	int32_t word;
 	enum membridge_lock_state state;
 	int32_t readers;
+	bool writer_waiting;
 	int64_t writer_pid;  /* 0: none; -1: anonymous (-1) writer */
 	int writer_alive;    /* 1, 0, or -1 when there is no pid to judge */
 };

@@ -64,8 +64,9 @@ static void json_view(FILE *out, const struct cli_view_state *view)
 	static const char *const states[] = { "free", "read", "write" };
 
 	fprintf(out, ", \"view\": {\"data_size\": %llu, \"lock_word\": %d, \"state\": \"%s\", "
-		"\"readers\": %d, \"writer_pid\": ",
-		(unsigned long long)view->data_size, view->word, states[view->state], view->readers);
+		"\"readers\": %d, \"writer_waiting\": %s, \"writer_pid\": ",
+		(unsigned long long)view->data_size, view->word, states[view->state], view->readers,
+		view->writer_waiting ? "true" : "false");
 	if (view->writer_pid != 0)
 		fprintf(out, "%lld", (long long)view->writer_pid);
 	else

@@ -155,6 +155,7 @@ static void view_state(const struct membridge_view_info *info, struct cli_view_s
 	view->word = info->lock_word;
 	view->state = info->state;
 	view->readers = info->readers;
+	view->writer_waiting = info->writer_waiting;
 	view->writer_pid = info->writer;
 	view->writer_alive = -1;
 	if (view->writer_pid > 1)
@@ -163,12 +164,15 @@ static void view_state(const struct membridge_view_info *info, struct cli_view_s
 
 void cli_describe_lock(const struct cli_view_state *view, char *buf, size_t len)
 {
+	const char *waiting = view->writer_waiting ? ", a writer waiting" : "";
+
 	switch (view->state) {
 	case MEMBRIDGE_LOCK_FREE:
-		snprintf(buf, len, "free");
+		snprintf(buf, len, "free%s", waiting);
 		break;
 	case MEMBRIDGE_LOCK_READ:
-		snprintf(buf, len, "%d reader%s", view->readers, view->readers == 1 ? "" : "s");
+		snprintf(buf, len, "%d reader%s%s", view->readers, view->readers == 1 ? "" : "s",
+			 waiting);
 		break;
 	case MEMBRIDGE_LOCK_WRITE:
 		if (view->writer_pid == -1)
