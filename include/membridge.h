@@ -193,6 +193,9 @@ MEMBRIDGE_API int membridge_decode(const void *buf, size_t len, size_t *pos,
 
 /* Bytes of view header (the lock word) before the data area. */
 #define MEMBRIDGE_VIEW_HEADER 4u
+/* Set in a positive lock word, above the reader count, by a writer of this
+ * library that waits for the readers to leave (membridge_view_lock(3)). */
+#define MEMBRIDGE_VIEW_WRITER_WAITING INT32_C(0x40000000)
 
 /* Flag for membridge_view_break_lock(). */
 #define MEMBRIDGE_BREAK_FORCE 1u

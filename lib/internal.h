@@ -120,7 +120,7 @@ static inline void mb_event_notify(struct mb_event *ev)
  * sets MB_RWLOCK_WRITER_WAITING on top of their count: the word stays
  * positive, so a peer following the plain rules still sees readers, while
  * our readers stay out until that writer has had its turn. */
-#define MB_RWLOCK_WRITER_WAITING INT32_C(0x40000000)
+#define MB_RWLOCK_WRITER_WAITING MEMBRIDGE_VIEW_WRITER_WAITING
 struct mb_rwlock {
 	_Atomic int32_t *word;
 	struct mb_waitblock *wb; /* NULL: no wake-ups, no dead-writer detection */

@@ -313,12 +313,12 @@ START_TEST(view_lock_states)
 	mbt_assert_ok(membridge_view_unlock(b));
 
 	/* A writer waiting on top of two readers, then on its own. */
-	atomic_store(word, 2 | 0x40000000);
+	atomic_store(word, 2 | MEMBRIDGE_VIEW_WRITER_WAITING);
 	mbt_assert_ok(membridge_view_inspect(base, size, &info));
 	ck_assert_int_eq(info.state, MEMBRIDGE_LOCK_READ);
 	ck_assert_int_eq(info.readers, 2);
 	ck_assert(info.writer_waiting);
-	atomic_store(word, 0x40000000);
+	atomic_store(word, MEMBRIDGE_VIEW_WRITER_WAITING);
 	mbt_assert_ok(membridge_view_inspect(base, size, &info));
 	ck_assert_int_eq(info.state, MEMBRIDGE_LOCK_FREE);
 	ck_assert_int_eq(info.readers, 0);

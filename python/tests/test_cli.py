@@ -625,16 +625,16 @@ def test_list_json(mb, zoo):
         assert "ring" not in e
         return e["view"]
 
-    assert view("view") == {"data_size": 4096, "lock_word": 0, "state": "free", "readers": 0,
+    assert view("view") == {"data_size": 4096, "lock_word": 0, "state": "free", "readers": 0, "writer_waiting": False,
                             "writer_pid": None, "writer_alive": None}
-    assert view("rlocked") == {"data_size": 96, "lock_word": 1, "state": "read", "readers": 1,
+    assert view("rlocked") == {"data_size": 96, "lock_word": 1, "state": "read", "readers": 1, "writer_waiting": False,
                                "writer_pid": None, "writer_alive": None}
-    assert view("readers") == {"data_size": 60, "lock_word": 2, "state": "read", "readers": 2,
+    assert view("readers") == {"data_size": 60, "lock_word": 2, "state": "read", "readers": 2, "writer_waiting": False,
                                "writer_pid": None, "writer_alive": None}
-    assert view("dead") == {"data_size": 60, "lock_word": -pid, "state": "write", "readers": 0,
+    assert view("dead") == {"data_size": 60, "lock_word": -pid, "state": "write", "readers": 0, "writer_waiting": False,
                             "writer_pid": pid, "writer_alive": False}
     assert view("alive") == {"data_size": 60, "lock_word": -os.getpid(), "state": "write",
-                             "readers": 0, "writer_pid": os.getpid(), "writer_alive": True}
+                             "readers": 0, "writer_waiting": False, "writer_pid": os.getpid(), "writer_alive": True}
     anon = view("anon")
     assert (anon["lock_word"], anon["state"]) == (-1, "write"), anon
 
@@ -738,7 +738,7 @@ def test_info_view(mb, shm_name):
     assert f["lock"] in ("free", "lock free"), f
     e = json.loads(mb("info", "--json", shm_name).out)
     assert e["kind"] == "view" and e["companion"] is True
-    assert e["view"] == {"data_size": 4096, "lock_word": 0, "state": "free", "readers": 0,
+    assert e["view"] == {"data_size": 4096, "lock_word": 0, "state": "free", "readers": 0, "writer_waiting": False,
                          "writer_pid": None, "writer_alive": None}
 
 
