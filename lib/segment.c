@@ -10,6 +10,10 @@
 
 enum { COMPANION_NONE, COMPANION_OPENING, COMPANION_MAPPED, COMPANION_FAILED };
 
+/* How often a thread re-looks while another thread of the process opens the
+ * companion (a few system calls). */
+#define COMPANION_POLL_NS INT64_C(10000)
+
 int membridge_name_check(const char *name)
 {
 	size_t len, suffix = strlen(MB_COMPANION_SUFFIX);
@@ -173,9 +177,8 @@ struct mb_waitblock *mb_segment_waitblock(struct membridge_segment *seg)
 			? COMPANION_MAPPED : COMPANION_FAILED;
 		atomic_store_explicit(&seg->companion_state, state, memory_order_release);
 	}
-	/* Another thread of this process is opening it: a few system calls. */
 	while (state == COMPANION_OPENING) {
-		mb_os_sleep(10 * 1000);
+		mb_os_sleep(COMPANION_POLL_NS);
 		state = atomic_load_explicit(&seg->companion_state, memory_order_acquire);
 	}
 	return state == COMPANION_MAPPED ? seg->companion.base : NULL;
