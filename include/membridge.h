@@ -20,7 +20,7 @@
  *     asynchronous signals blocked outside its sleeps and delivers them at
  *     each sleep, so none is missed: -EINTR comes at once in the poll and
  *     non-Linux sleeps, and on Linux's futex sleep within one slice (10 ms
- *     for locks, up to 160 ms for rings). A handler that ran before the
+ *     for locks, up to 40 ms for rings). A handler that ran before the
  *     call began waiting does not end it. Windows: signals never end a
  *     wait (CRT handlers run on another thread); use finite timeouts.
  *   - Everything read from shared memory is untrusted: a corrupt ring header,

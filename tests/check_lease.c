@@ -123,7 +123,7 @@ START_TEST(test_killed_sleeper_expires)
 	mbt_sleep_ns(200 * MBT_MS);
 	ck_assert_int_eq(kill(c, SIGKILL), 0);
 	ck_assert_int_eq(mbt_wait(c), 128 + SIGKILL);
-	/* Its lease reached at most one ring slice (160 ms) + 1 ms ahead. */
+	/* Its lease reached at most one ring slice (40 ms) + 1 ms ahead. */
 	mbt_sleep_ns(400 * MBT_MS);
 	status = mbt_wait(mbt_fork(producer, &count));
 	ck_assert_msg(status == 0, "producer: %d futex calls or error", status);
