@@ -80,7 +80,8 @@ static int read_directory(struct listing *list, bool all)
 		ret = add_entry(list, dirfd(dir), entry->d_name, all);
 	}
 	closedir(dir);
-	qsort(list->segs, list->count, sizeof(*list->segs), by_name);
+	if (list->count) /* segs is NULL for an empty listing */
+		qsort(list->segs, list->count, sizeof(*list->segs), by_name);
 	return ret;
 }
 

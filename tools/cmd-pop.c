@@ -79,7 +79,8 @@ static void print_value(const struct membridge_value *v)
 		print_real(v->as.f64, false);
 		break;
 	default:
-		fwrite(v->as.buf.ptr, 1, v->as.buf.len, stdout);
+		if (v->as.buf.len)
+			fwrite(v->as.buf.ptr, 1, v->as.buf.len, stdout);
 		break;
 	}
 }
@@ -114,7 +115,8 @@ static int print_message(struct popper *p, const struct membridge_frame *frame)
 		return cli_fail(ret, p->name, "pop failed");
 	switch (p->output) {
 	case OUT_RAW:
-		fwrite(p->buf, 1, frame->len, stdout);
+		if (frame->len) /* p->buf is NULL until a non-empty message */
+			fwrite(p->buf, 1, frame->len, stdout);
 		break;
 	case OUT_ESCAPED:
 		cli_escape_bytes(stdout, p->buf, frame->len);
