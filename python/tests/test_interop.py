@@ -196,9 +196,11 @@ def test_c_to_python_script(c_examples, srcdir, shm_name):
                            "-n", "20000", shm_name],
                           capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "  message 0: msg-0-\n" in proc.stdout
+    # The whole output on failure: this check failed once under load with
+    # the run otherwise complete (issue 13's note); keep what it saw.
+    assert "  message 0: msg-0-\n" in proc.stdout, proc.stdout + proc.stderr
     assert ("ring_consumer.py: received 20000 messages, all in order"
-            in proc.stdout)
+            in proc.stdout), proc.stdout + proc.stderr
     assert proc.stdout.rstrip().endswith("c_to_python.sh: OK")
     assert not shm_path(shm_name).exists()
 
