@@ -49,6 +49,30 @@ void bench_parse_args(int argc, char **argv, const char *usage, struct bench_opt
 		opts->runs++;
 }
 
+/* bench_name()'s state: its pid and how many names it made. */
+static long names_pid;
+static unsigned names_made;
+
+char *bench_name(char buf[BENCH_NAME_SIZE])
+{
+	if (!names_made)
+		names_pid = (long)getpid();
+	snprintf(buf, BENCH_NAME_SIZE, "/mb-bench-%ld-%u", names_pid, names_made++);
+	return buf;
+}
+
+/* Remove every segment bench_name() named that still exists. */
+static void remove_named(void)
+{
+	char name[BENCH_NAME_SIZE];
+	unsigned i;
+
+	for (i = 0; i < names_made; i++) {
+		snprintf(name, sizeof(name), "/mb-bench-%ld-%u", names_pid, i);
+		(void)membridge_segment_remove(name);
+	}
+}
+
 void bench_die(const char *fmt, ...)
 {
 	va_list ap;
@@ -59,6 +83,7 @@ void bench_die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	remove_named();
 	exit(1);
 }
 
@@ -231,14 +256,6 @@ void bench_note(const char *group, const char *fmt, ...)
 	va_end(ap);
 	putchar('\n');
 	fflush(stdout);
-}
-
-char *bench_name(char buf[BENCH_NAME_SIZE])
-{
-	static unsigned counter;
-
-	snprintf(buf, BENCH_NAME_SIZE, "/mb-bench-%d-%u", (int)getpid(), counter++);
-	return buf;
 }
 
 struct membridge_spsc *bench_ring_create(const char *name, size_t capacity)

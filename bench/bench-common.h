@@ -33,7 +33,7 @@ struct bench_opts {
  * and exits 0 on --help, exits 2 on anything unknown. */
 void bench_parse_args(int argc, char **argv, const char *usage, struct bench_opts *opts);
 
-/* Print a message and exit 1. */
+/* Print a message, remove the segments bench_name() named, and exit 1. */
 __attribute__((format(printf, 1, 2), noreturn)) void bench_die(const char *fmt, ...);
 /* bench_die() with membridge_strerror(err) appended, if err < 0. */
 void bench_check(int err, const char *what);
@@ -85,7 +85,8 @@ __attribute__((format(printf, 2, 3))) void bench_note(const char *group, const c
 
 /* Room for any name bench_name() makes. */
 #define BENCH_NAME_SIZE 64
-/* A fresh segment name "/mb-bench-<pid>-<n>", unique in this run. */
+/* A fresh segment name "/mb-bench-<pid>-<n>", unique in this run (<pid> is
+ * the process that made the first name, so children name alike). */
 char *bench_name(char buf[BENCH_NAME_SIZE]);
 /* Create segment `name` for a ring of `capacity` data bytes (a power of
  * two) and initialise the ring; returns the creator's ring handle. */

@@ -75,6 +75,10 @@ MEMBRIDGE_API unsigned membridge_version_number(void);
 /* Longest accepted name, leading '/' included. */
 #define MEMBRIDGE_NAME_MAX 240
 
+/* The library keeps each segment's sleepers in a second segment, "<name>"
+ * followed by this suffix; names ending in it are refused. */
+#define MEMBRIDGE_COMPANION_SUFFIX ".membridge-wait"
+
 /* Flag bits for membridge_segment_create(). REPLACE and ATTACH exclude each
  * other; any bit outside MEMBRIDGE_CREATE_FLAGS gives -EINVAL. */
 #define MEMBRIDGE_CREATE_EXCLUSIVE 0u        /* no bits: -EEXIST if the name exists */

@@ -55,8 +55,6 @@ struct mb_waitblock {
 #define MB_WAITBLOCK_SIZE 4096
 _Static_assert(sizeof(struct mb_waitblock) <= MB_WAITBLOCK_SIZE, "wait block fits");
 
-#define MB_COMPANION_SUFFIX ".membridge-wait"
-
 struct membridge_segment {
 	_Atomic unsigned refs;
 	bool creator;

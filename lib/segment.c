@@ -16,7 +16,7 @@ enum { COMPANION_NONE, COMPANION_OPENING, COMPANION_MAPPED, COMPANION_FAILED };
 
 int membridge_name_check(const char *name)
 {
-	size_t len, suffix = strlen(MB_COMPANION_SUFFIX);
+	size_t len, suffix = strlen(MEMBRIDGE_COMPANION_SUFFIX);
 
 	if (!name || name[0] != '/' || name[1] == '\0')
 		return -EINVAL;
@@ -26,7 +26,7 @@ int membridge_name_check(const char *name)
 	if (strchr(name + 1, '/') || !strcmp(name, "/.") || !strcmp(name, "/.."))
 		return -EINVAL;
 	/* Companion names belong to the library. */
-	if (len > suffix && !strcmp(name + len - suffix, MB_COMPANION_SUFFIX))
+	if (len > suffix && !strcmp(name + len - suffix, MEMBRIDGE_COMPANION_SUFFIX))
 		return -EINVAL;
 	return 0;
 }
@@ -35,10 +35,10 @@ int membridge_name_check(const char *name)
 static void companion_name(const char *name, char *buf)
 {
 	strcpy(buf, name);
-	strcat(buf, MB_COMPANION_SUFFIX);
+	strcat(buf, MEMBRIDGE_COMPANION_SUFFIX);
 }
 
-#define COMPANION_NAME_SIZE (MEMBRIDGE_NAME_MAX + sizeof(MB_COMPANION_SUFFIX))
+#define COMPANION_NAME_SIZE (MEMBRIDGE_NAME_MAX + sizeof(MEMBRIDGE_COMPANION_SUFFIX))
 
 static int remove_both(const char *name)
 {

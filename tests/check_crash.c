@@ -579,9 +579,8 @@ END_TEST
 
 #define VIEW_WORDS 512 /* a 4 KiB data area */
 #define VIEW_SIZE (4 + VIEW_WORDS * sizeof(uint64_t))
-/* A waiter learns of a dead writer this soon after its process is reaped. */
-#define PROMPT_NS (1000 * MBT_MS)
-#define RETRY_NS (2000 * MBT_MS)
+/* A waiter's timeout when it should learn of a dead writer first. */
+#define RETRY_NS (2 * MBT_PROMPT_NS)
 
 /* Another process's call on the locked view. */
 enum lock_op { OP_LOCK_READ, OP_READ_BYTES, OP_LOCK_WRITE, OP_WRITE_BYTES };
@@ -874,13 +873,13 @@ START_TEST(writer_killed)
 	kill_holder(holder);
 	reaped = mbt_now_ns();
 	for (i = 0; i < N_WRITER_WAITERS; i++) {
-		struct result r = wait_for(&f, i, 1, 5 * PROMPT_NS);
+		struct result r = wait_for(&f, i, 1, 5 * MBT_PROMPT_NS);
 
 		ck_assert_msg(r.ret == -EOWNERDEAD, "%s (timeout %lld ns) returned %s",
 			      op_names[writer_waiters[r.index].op],
 			      (long long)writer_waiters[r.index].timeout_ns,
 			      membridge_strerror(r.ret));
-		ck_assert_int_lt(r.at - reaped, PROMPT_NS);
+		ck_assert_int_lt(r.at - reaped, MBT_PROMPT_NS);
 		slowest = r.at - reaped > slowest ? r.at - reaped : slowest;
 	}
 	/* The failed calls changed nothing; this process is told the same. */
@@ -942,7 +941,7 @@ START_TEST(reader_killed)
 			      membridge_strerror(r.ret));
 		/* A timeout runs its course, and not much longer. */
 		if (r.ret == -ETIMEDOUT)
-			ck_assert_int_lt(r.at - started, cases[r.index].timeout_ns + PROMPT_NS);
+			ck_assert_int_lt(r.at - started, cases[r.index].timeout_ns + MBT_PROMPT_NS);
 	}
 	/* The readers are gone again; the dead one's count remains (the
 	 * unlimited writer still waits, so its bit may be set on top). */
@@ -956,9 +955,9 @@ START_TEST(reader_killed)
 
 	broke = mbt_now_ns();
 	mbt_assert_ok(membridge_view_break_lock(f.view, MEMBRIDGE_BREAK_FORCE));
-	r = wait_for(&f, n - 1, 1, 5 * PROMPT_NS);
+	r = wait_for(&f, n - 1, 1, 5 * MBT_PROMPT_NS);
 	mbt_assert_ok(r.ret);
-	ck_assert_int_lt(r.at - broke, PROMPT_NS);
+	ck_assert_int_lt(r.at - broke, MBT_PROMPT_NS);
 	waiters_retry(&f);
 	ck_assert_int_eq(lock_word(&f), 0);
 	lock_fx_close(&f);

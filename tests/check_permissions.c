@@ -14,7 +14,7 @@
 
 #include "helpers.h"
 
-#define COMPANION ".membridge-wait"
+#define COMPANION MEMBRIDGE_COMPANION_SUFFIX
 #define RING_CAP 256
 #define RING_SIZE (RING_CAP + MEMBRIDGE_SPSC_HEADER)
 #define VIEW_SIZE 64

@@ -14,7 +14,7 @@
 
 #include "helpers.h"
 
-#define COMPANION ".membridge-wait"
+#define COMPANION MEMBRIDGE_COMPANION_SUFFIX
 
 struct child_args {
 	const char *name;
@@ -475,6 +475,8 @@ END_TEST
 /* Names that merely resemble a companion's are ordinary names. */
 START_TEST(name_near_companion)
 {
+	/* The suffix is part of the on-disk naming that peers rely on. */
+	ck_assert_str_eq(MEMBRIDGE_COMPANION_SUFFIX, ".membridge-wait");
 	static const char *const tails[] = { ".membridge-wai", COMPANION "x", ".membridge",
 					     "membridge-wait" };
 	char name[MBT_NAME_SIZE + 32];

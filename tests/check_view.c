@@ -17,10 +17,6 @@
 
 #include "helpers.h"
 
-/* A waiter must be running again this soon after the holder lets go. */
-#define WAKE_MAX_NS (50 * MBT_MS)
-/* "Promptly": far below the 2 s timeouts the waiting calls are given. */
-#define PROMPT_NS (300 * MBT_MS)
 
 /* ------------------------------------------------------------- fixture */
 
@@ -1269,7 +1265,7 @@ static int child_locks_and_dies(void *arg)
 #define assert_owner_dead(call) do {						\
 	int64_t t0_ = mbt_now_ns();							\
 	mbt_assert_ret(call, -EOWNERDEAD);					\
-	ck_assert_msg(mbt_now_ns() - t0_ < PROMPT_NS, "%s took %lld ns", #call,	\
+	ck_assert_msg(mbt_now_ns() - t0_ < MBT_PROMPT_NS, "%s took %lld ns", #call,	\
 		      (long long)(mbt_now_ns() - t0_));				\
 } while (0)
 
@@ -1489,14 +1485,14 @@ START_TEST(wake_on_unlock)
 	p.hold_ns = 150 * MBT_MS;
 	peer_start(&p, f.name, wake_cases[_i].peer);
 	if (wake_cases[_i].write)
-		mbt_assert_ok(membridge_view_lock_write(f.view, 3000 * MBT_MS));
+		mbt_assert_ok(membridge_view_lock_write(f.view, 5 * MBT_PROMPT_NS));
 	else
-		mbt_assert_ok(membridge_view_lock_read(f.view, 3000 * MBT_MS));
+		mbt_assert_ok(membridge_view_lock_read(f.view, 5 * MBT_PROMPT_NS));
 	got = mbt_now_ns();
 	released = atomic_load(p.released_at);
 	ck_assert_msg(released > 0 && got >= released,
 		      "the lock was granted before the peer released it");
-	ck_assert_msg(got - released < WAKE_MAX_NS, "woke %lld ns after the release",
+	ck_assert_msg(got - released < MBT_PROMPT_NS, "woke %lld ns after the release",
 		      (long long)(got - released));
 	ck_assert_int_eq(word(&f), wake_cases[_i].write ? -getpid() : 1);
 	mbt_assert_ok(membridge_view_unlock(f.view));
@@ -1529,7 +1525,7 @@ START_TEST(wait_forever_holder_dies)
 		ret = membridge_view_lock_read(f.view, MEMBRIDGE_WAIT_FOREVER);
 	sigaction(SIGCHLD, &saved, NULL);
 	mbt_assert_ret(ret, -EOWNERDEAD);
-	ck_assert_msg(mbt_now_ns() - start < 2000 * MBT_MS, "took %lld ns",
+	ck_assert_msg(mbt_now_ns() - start < p.hold_ns + MBT_PROMPT_NS, "took %lld ns",
 		      (long long)(mbt_now_ns() - start));
 	ck_assert_int_eq(word(&f), -p.pid);
 	peer_forget(&p);
@@ -1592,12 +1588,12 @@ START_TEST(wait_interrupted)
 	alarms = 0;
 	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
 	start = mbt_now_ns();
-	ret = membridge_view_lock_write(f.view, 2000 * MBT_MS);
+	ret = membridge_view_lock_write(f.view, 5 * MBT_PROMPT_NS);
 	setitimer(ITIMER_REAL, &off, NULL);
 	sigaction(SIGALRM, &saved, NULL);
 	mbt_assert_ret(ret, -EINTR);
 	ck_assert_int_gt(alarms, 0);
-	ck_assert_msg(mbt_now_ns() - start < 1000 * MBT_MS, "took %lld ns",
+	ck_assert_msg(mbt_now_ns() - start < MBT_PROMPT_NS, "took %lld ns",
 		      (long long)(mbt_now_ns() - start));
 	ck_assert_int_eq(word(&f), -1);
 	set_word(&f, 0);

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,24 +107,40 @@ bool mbt_under_valgrind(void)
 	return getenv("MBT_UNDER_VALGRIND") != NULL;
 }
 
-/* Unlink every segment of this run; returns how many there were. */
-static int remove_leftovers(void)
+/* The runner pid in a name mbt_name() made, or 0 for any other name. */
+static long runner_of(const char *entry)
 {
-	char prefix[32], name[300];
+	char *end;
+	long pid;
+
+	if (strncmp(entry, "mbt-", 4))
+		return 0;
+	pid = strtol(entry + 4, &end, 10);
+	return *end == '-' && pid > 0 ? pid : 0;
+}
+
+/* Unlink the segments of runner `pid`, or with pid 0 those of runners that
+ * no longer exist (a run killed before it could clean up); returns how many
+ * there were. */
+static int remove_leftovers(long pid)
+{
+	char name[300];
 	struct dirent *de;
 	int found = 0;
 	DIR *dir;
 
-	snprintf(prefix, sizeof(prefix), "mbt-%ld-", (long)runner_pid);
 	dir = opendir("/dev/shm");
 	if (!dir)
 		return 0;
 	while ((de = readdir(dir))) {
-		if (strncmp(de->d_name, prefix, strlen(prefix)))
+		long owner = runner_of(de->d_name);
+
+		if (!owner || (pid ? owner != pid : kill((pid_t)owner, 0) == 0 || errno != ESRCH))
 			continue;
 		snprintf(name, sizeof(name), "/%s", de->d_name);
 		if (shm_unlink(name) == 0) {
-			fprintf(stderr, "left behind: %s\n", name);
+			fprintf(stderr, "%s: %s\n", pid ? "left behind" : "removed, its run is dead",
+				name);
 			found++;
 		}
 	}
@@ -137,10 +154,11 @@ int mbt_run(Suite *suite)
 	int failed, leftovers;
 
 	runner_pid = getpid();
+	remove_leftovers(0);
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	leftovers = remove_leftovers();
+	leftovers = remove_leftovers(runner_pid);
 	if (leftovers && !failed)
 		fprintf(stderr, "FAIL: %d segment(s) left in /dev/shm by passing tests\n",
 			leftovers);

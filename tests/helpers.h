@@ -14,6 +14,12 @@
 /* One millisecond in the nanoseconds every membridge timeout takes. */
 #define MBT_MS INT64_C(1000000)
 
+/* "Promptly" in a test: a wake-up or a dead peer's discovery that takes
+ * microseconds normally and milliseconds under memcheck on a loaded machine
+ * must come within this; the waits that could instead run into their
+ * timeout are given several times as long. */
+#define MBT_PROMPT_NS (1000 * MBT_MS)
+
 /* Room for any name mbt_name() makes. */
 #define MBT_NAME_SIZE 64
 

@@ -43,18 +43,11 @@ tests_check_lease_SOURCES = tests/check_lease.c $(MBT_HELPERS)
 tests_check_lease_CFLAGS = $(MBT_CFLAGS)
 tests_check_lease_LDADD = $(MBT_LDADD)
 
-AM_TESTS_ENVIRONMENT += CK_VERBOSITY=normal; export CK_VERBOSITY; srcdir=$(srcdir); export srcdir;
+AM_TESTS_ENVIRONMENT += CK_VERBOSITY=normal; export CK_VERBOSITY;
 
-# Scripts: the ABI (header == version script == exports) and test coverage
-# of every exported function.
-dist_check_SCRIPTS += tests/abi-check.sh tests/api-coverage.sh
-TESTS += tests/abi-check.sh tests/api-coverage.sh
-
-# Threads, crash and kill tests, and the two-process soak (tests/soak.sh runs
-# it in make check; run tests/soak --messages N by hand for a long run). They
-# share the checked message stream of tests/soak-stream.[ch].
-MBT_STREAM = tests/soak-stream.c tests/soak-stream.h
-check_PROGRAMS += tests/check_threads tests/check_crash tests/soak
+# Threads, crash and kill tests; they check the message stream of
+# tests/soak-stream.[ch] (MBT_STREAM, tests/scripts.mk) as the soak does.
+check_PROGRAMS += tests/check_threads tests/check_crash
 TESTS += tests/check_threads tests/check_crash
 tests_check_threads_SOURCES = tests/check_threads.c $(MBT_HELPERS) $(MBT_STREAM)
 tests_check_threads_CFLAGS = $(MBT_CFLAGS) -pthread
@@ -63,14 +56,6 @@ tests_check_threads_LDADD = $(MBT_LDADD)
 tests_check_crash_SOURCES = tests/check_crash.c $(MBT_HELPERS) $(MBT_STREAM)
 tests_check_crash_CFLAGS = $(MBT_CFLAGS)
 tests_check_crash_LDADD = $(MBT_LDADD)
-tests_soak_SOURCES = tests/soak.c $(MBT_STREAM)
-tests_soak_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib
-tests_soak_LDADD = lib/libmembridge.la
-dist_check_SCRIPTS += tests/soak.sh
-TESTS += tests/soak.sh
-# soak.sh runs the soak program under the same wrapper as the test programs
-# (valgrind in make check-valgrind).
-AM_TESTS_ENVIRONMENT += MBT_LOG_COMPILER='$(LOG_COMPILER)'; export MBT_LOG_COMPILER;
 
 # The bad-input table: one Check test per row (bad call -> exact error).
 check_PROGRAMS += tests/check_bad_input
@@ -90,16 +75,3 @@ tests_check_permissions_LDADD = $(MBT_LDADD)
 tests_check_hostile_SOURCES = tests/check_hostile.c $(MBT_HELPERS)
 tests_check_hostile_CFLAGS = $(MBT_CFLAGS)
 tests_check_hostile_LDADD = $(MBT_LDADD)
-
-# membridge(1) without Python: shell scripts that drive the tool this build
-# made (they share tests/cli-common.sh; each skips when there is no tool).
-if !MB_WINDOWS
-MBT_CLI_TESTS = \
-	tests/cli-basic.sh \
-	tests/cli-errors.sh \
-	tests/cli-corrupt.sh \
-	tests/cli-signals.sh
-dist_check_SCRIPTS += $(MBT_CLI_TESTS)
-TESTS += $(MBT_CLI_TESTS)
-endif
-EXTRA_DIST += tests/cli-common.sh

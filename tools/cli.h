@@ -28,8 +28,6 @@ enum cli_status {
 
 /* Where POSIX shared memory lives on Linux (glibc's shm_open directory). */
 #define CLI_SHM_DIR "/dev/shm"
-/* Suffix of the library's companion segments. */
-#define CLI_COMPANION_SUFFIX ".membridge-wait"
 
 /* A normalised segment name: "/" + up to MEMBRIDGE_NAME_MAX - 1 characters. */
 typedef char cli_name[MEMBRIDGE_NAME_MAX + 1];

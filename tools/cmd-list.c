@@ -21,7 +21,7 @@ static const char usage[] =
 	"(lock state) or unknown. Segments are only read, never changed.\n"
 	"\n"
 	"  --json     print a JSON array of objects instead of a table\n"
-	"  -a, --all  include the library's companion segments (*" CLI_COMPANION_SUFFIX ")\n"
+	"  -a, --all  include the library's companion segments (*" MEMBRIDGE_COMPANION_SUFFIX ")\n"
 	"  -h, --help show this help\n";
 
 struct listing {

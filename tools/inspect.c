@@ -240,9 +240,9 @@ void cli_unmap(struct cli_mapping *map)
 
 bool cli_is_companion_name(const char *name)
 {
-	size_t len = strlen(name), suffix = strlen(CLI_COMPANION_SUFFIX);
+	size_t len = strlen(name), suffix = strlen(MEMBRIDGE_COMPANION_SUFFIX);
 
-	return len > suffix && strcmp(name + len - suffix, CLI_COMPANION_SUFFIX) == 0;
+	return len > suffix && strcmp(name + len - suffix, MEMBRIDGE_COMPANION_SUFFIX) == 0;
 }
 
 static int64_t birth_time(int fd, const struct stat *st)
@@ -256,9 +256,9 @@ static int64_t birth_time(int fd, const struct stat *st)
 
 static bool companion_exists(const char *name)
 {
-	char path[sizeof(CLI_SHM_DIR) + MEMBRIDGE_NAME_MAX + sizeof(CLI_COMPANION_SUFFIX)];
+	char path[sizeof(CLI_SHM_DIR) + MEMBRIDGE_NAME_MAX + sizeof(MEMBRIDGE_COMPANION_SUFFIX)];
 
-	snprintf(path, sizeof(path), "%s%s%s", CLI_SHM_DIR, name, CLI_COMPANION_SUFFIX);
+	snprintf(path, sizeof(path), "%s%s%s", CLI_SHM_DIR, name, MEMBRIDGE_COMPANION_SUFFIX);
 	return access(path, F_OK) == 0;
 }
 

@@ -17,7 +17,7 @@
 static int check_name(const char *full)
 {
 	char base[MEMBRIDGE_NAME_MAX + 1];
-	size_t len = strlen(full) - strlen(CLI_COMPANION_SUFFIX);
+	size_t len = strlen(full) - strlen(MEMBRIDGE_COMPANION_SUFFIX);
 	int ret = membridge_name_check(full);
 
 	if (ret != -EINVAL || !cli_is_companion_name(full))

@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: MIT
+# The tests that need no Check: shell scripts and the soak program. Every
+# POSIX build runs them, with Check or without.
+AM_TESTS_ENVIRONMENT += srcdir=$(srcdir); export srcdir;
+
+# Scripts: the ABI (header == version script == exports) and test coverage
+# of every exported function.
+dist_check_SCRIPTS += tests/abi-check.sh tests/api-coverage.sh
+TESTS += tests/abi-check.sh tests/api-coverage.sh
+
+# The two-process soak (tests/soak.sh runs it in make check; run
+# tests/soak --messages N by hand for a long run) and the checked message
+# stream it shares with the threads and crash suites of tests/local.mk.
+MBT_STREAM = tests/soak-stream.c tests/soak-stream.h
+check_PROGRAMS += tests/soak
+tests_soak_SOURCES = tests/soak.c $(MBT_STREAM)
+tests_soak_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib
+tests_soak_LDADD = lib/libmembridge.la
+dist_check_SCRIPTS += tests/soak.sh
+TESTS += tests/soak.sh
+# soak.sh runs the soak program under the same wrapper as the test programs
+# (valgrind in make check-valgrind).
+AM_TESTS_ENVIRONMENT += MBT_LOG_COMPILER='$(LOG_COMPILER)'; export MBT_LOG_COMPILER;
+
+# membridge(1) without Python: shell scripts that drive the tool this build
+# made (they share tests/cli-common.sh; each skips when there is no tool).
+MBT_CLI_TESTS = \
+	tests/cli-basic.sh \
+	tests/cli-errors.sh \
+	tests/cli-corrupt.sh \
+	tests/cli-signals.sh
+dist_check_SCRIPTS += $(MBT_CLI_TESTS)
+TESTS += $(MBT_CLI_TESTS)
+EXTRA_DIST += tests/cli-common.sh
