@@ -113,6 +113,15 @@ static inline void mb_event_notify(struct mb_event *ev)
 		mb_event_wake(ev);
 }
 
+/* process.c. A process record is (pid namespace id << 32) | pid: what the
+ * companion stores for a view lock's writer and a channel for its
+ * publisher and subscribers. */
+uint64_t mb_process_record(void);
+/* Whether `record` is a process of self's pid namespace known to be gone.
+ * 0, self, a record from another namespace (its pid cannot be checked) or
+ * one with an impossible pid counts as alive. */
+bool mb_process_gone(uint64_t record, uint64_t self);
+
 /* rwlock.c: the view's lock word. Readers count up from 0; a writer stores
  * -pid (a peer's -1 also means "writer"). A writer that waits for readers
  * sets MB_RWLOCK_WRITER_WAITING on top of their count: the word stays

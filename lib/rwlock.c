@@ -33,7 +33,7 @@ void mb_rwlock_init(struct mb_rwlock *lock, _Atomic int32_t *word, struct mb_wai
 	lock->word = word;
 	lock->wb = wb;
 	lock->pid = mb_os_pid();
-	lock->owner_id = (uint64_t)mb_os_pid_namespace() << 32 | (uint32_t)lock->pid;
+	lock->owner_id = mb_process_record();
 }
 
 static struct mb_event *lock_event(const struct mb_rwlock *lock)
@@ -60,16 +60,9 @@ static bool writer_dead(const struct mb_rwlock *lock, int32_t v)
  * known to be gone (no record, or one we cannot judge, counts as alive). */
 static bool waiter_dead(const struct mb_rwlock *lock)
 {
-	uint64_t record;
-	int32_t pid;
-
-	if (!lock->wb)
-		return false;
-	record = atomic_load_explicit(&lock->wb->lock_waiter, memory_order_relaxed);
-	pid = (int32_t)(uint32_t)record;
-	if (!record || record >> 32 != lock->owner_id >> 32 || pid <= 0 || pid == lock->pid)
-		return false;
-	return !mb_os_pid_alive(pid);
+	return lock->wb && mb_process_gone(atomic_load_explicit(&lock->wb->lock_waiter,
+								memory_order_relaxed),
+					   lock->owner_id);
 }
 
 struct lock_wait {
