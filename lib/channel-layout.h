@@ -6,7 +6,7 @@
  *
  *      0  header: magic, version, flags, subscribers, data_size, max_message
  *    128  publisher: tail, next_seq (written on every publish)
- *    256  control: owner, reserve, publisher's descriptor
+ *    256  control: owner, reserve, scope
  *    384  space: where the publisher sleeps for space
  *    512  data: where subscribers sleep for messages
  *    640  slot[0 .. subscribers-1], 128 bytes each
@@ -58,6 +58,9 @@ struct chan_control {
 	/* The position the publisher may write up to before it looks at the
 	 * slots again; a joining subscriber checks its start against it. */
 	_Atomic uint64_t reserve;
+	/* Which doorbells the publisher can ring (platform.h), 0 if unknown:
+	 * a subscriber sleeps on its doorbell only when it shares the scope. */
+	_Atomic uint64_t scope;
 };
 
 /* A place to sleep, and descriptors to tell. */

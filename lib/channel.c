@@ -236,22 +236,23 @@ static int chan_fd(struct chan *c, _Atomic uint64_t *nonce)
 
 /* ------------------------------------------------------------ publisher */
 
+/* Ring slot s's doorbell if its subscriber armed it (once per arming). */
+static void ring_slot(struct membridge_publisher *p, struct chan_slot *s)
+{
+	if (!atomic_load_explicit(&s->armed, memory_order_relaxed) ||
+	    !atomic_exchange_explicit(&s->armed, 0, memory_order_acquire))
+		return;
+	atomic_fetch_sub_explicit(&p->c.data_wait->armed, 1, memory_order_relaxed);
+	mb_os_doorbell_ring(&p->c.sender, atomic_load_explicit(&s->nonce, memory_order_relaxed));
+}
+
 /* Tell every armed subscriber's doorbell that a message came. */
 static void ring_subscribers(struct membridge_publisher *p)
 {
-	struct chan *c = &p->c;
 	uint32_t i;
 
-	for (i = 0; i < c->nslots; i++) {
-		struct chan_slot *s = slot_at(c, i);
-
-		if (!atomic_load_explicit(&s->armed, memory_order_relaxed) ||
-		    !atomic_exchange_explicit(&s->armed, 0, memory_order_acquire))
-			continue;
-		atomic_fetch_sub_explicit(&c->data_wait->armed, 1, memory_order_relaxed);
-		mb_os_doorbell_ring(&c->sender,
-				    atomic_load_explicit(&s->nonce, memory_order_relaxed));
-	}
+	for (i = 0; i < p->c.nslots; i++)
+		ring_slot(p, slot_at(&p->c, i));
 }
 
 /* After publishing: wake the sleepers and ring the armed doorbells. */
@@ -398,6 +399,7 @@ int membridge_publisher_open(struct membridge_segment *seg, struct membridge_pub
 		ret = -EBADMSG;
 		goto fail;
 	}
+	atomic_store_explicit(&p->c.ctl->scope, mb_os_doorbell_scope(), memory_order_relaxed);
 	/* A dead publisher's doorbell is gone with it. */
 	atomic_store_explicit(&p->c.space->nonce, 0, memory_order_relaxed);
 	atomic_store_explicit(&p->c.space->armed, 0, memory_order_relaxed);
@@ -708,8 +710,9 @@ int membridge_publisher_evict(struct membridge_publisher *p, unsigned slot)
 	if (!atomic_compare_exchange_strong_explicit(&s->state, &state, SLOT_EVICTED,
 						     memory_order_relaxed, memory_order_relaxed))
 		return -ENOENT;
-	/* A sleeping subscriber learns of it now rather than at its next slice. */
+	/* A sleeping subscriber learns of it now rather than at its next check. */
 	mb_event_wake(&p->c.data_wait->event);
+	ring_slot(p, s);
 	return 0;
 }
 
@@ -942,26 +945,92 @@ static void arm_subscriber(struct membridge_subscriber *sub)
 	mb_os_fence_heavy();
 }
 
+/* Whether the subscriber can sleep on its doorbell: a publisher is there
+ * and can ring it (see chan_control.scope). */
+static bool doorbell_reachable(struct membridge_subscriber *sub)
+{
+	struct chan_control *ctl = sub->c.ctl;
+	uint64_t scope = atomic_load_explicit(&ctl->scope, memory_order_relaxed);
+
+	return atomic_load_explicit(&ctl->owner, memory_order_relaxed) != 0 && scope != 0 &&
+	       scope == mb_os_doorbell_scope() &&
+	       chan_fd(&sub->c, &sub->slot->nonce) >= 0;
+}
+
+/*
+ * Sleep on the doorbell until a message comes: arm it, re-check (the
+ * heavy fence in arming orders the two against the publisher's light
+ * fence between its tail store and its look at `armed`), then ppoll with
+ * the caller's signal mask, which makes a handler end the wait at once and
+ * costs nothing while idle. It re-checks every DOORBELL_RECHECK_NS anyway,
+ * and returns 0 (not ready) when the publisher left or changed, for the
+ * caller to wait on the futex instead.
+ */
+#define DOORBELL_RECHECK_NS INT64_C(1000000000)
+static int doorbell_sleep(struct membridge_subscriber *sub, struct membridge_message *msg,
+			  int64_t deadline, const mb_sigmask *sigs)
+{
+	int64_t now, until;
+	int ret;
+
+	for (;;) {
+		arm_subscriber(sub);
+		ret = next_message(sub, msg);
+		if (ret != 0)
+			return ret;
+		now = mb_os_now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		until = deadline - now < DOORBELL_RECHECK_NS ? deadline : now + DOORBELL_RECHECK_NS;
+		ret = mb_os_doorbell_wait(sub->c.fd, until, sigs);
+		if (ret < 0 && ret != -ETIMEDOUT)
+			return ret;
+		drain(sub);
+		if (!doorbell_reachable(sub))
+			return 0;
+	}
+}
+
 int membridge_subscriber_receive(struct membridge_subscriber *sub,
 				 struct membridge_message *msg, int64_t timeout_ns)
 {
 	struct message_wait w = { sub, msg };
+	mb_sigmask sigs;
+	int64_t deadline, left;
 	int ret;
 
-	if (!sub || !msg)
+	if (!sub || !msg || timeout_ns < MEMBRIDGE_WAIT_FOREVER)
 		return -EINVAL;
 	drain(sub);
-	ret = mb_event_wait(&sub->c.data_wait->event, timeout_ns, MB_RING_SLICE_MAX_NS,
-			    message_ready, &w);
-	if (ret == -EAGAIN && sub->c.fd >= 0) {
+	ret = next_message(sub, msg);
+	if (ret != 0)
+		return ret > 0 ? 0 : ret;
+	if (timeout_ns == MEMBRIDGE_NO_WAIT) {
+		if (sub->c.fd < 0)
+			return -EAGAIN;
+		/* For the descriptor's user: the next publish makes it readable. */
 		arm_subscriber(sub);
 		ret = next_message(sub, msg);
-		if (ret == 0)
-			ret = -EAGAIN;
-		else if (ret > 0)
-			ret = 0;
+		return ret > 0 ? 0 : ret < 0 ? ret : -EAGAIN;
 	}
-	return ret;
+	deadline = mb_deadline(timeout_ns);
+	ret = mb_event_spin(deadline, message_ready, &w);
+	if (ret == 0 && doorbell_reachable(sub)) {
+		mb_os_signals_block(&sigs);
+		ret = doorbell_sleep(sub, msg, deadline, &sigs);
+		mb_os_signals_restore(&sigs);
+	}
+	if (ret != 0)
+		return ret > 0 ? 0 : ret;
+	/* No doorbell to sleep on: the futex in the segment. */
+	left = MEMBRIDGE_WAIT_FOREVER;
+	if (deadline != INT64_MAX) {
+		left = deadline - mb_os_now_ns();
+		if (left <= 0)
+			return -ETIMEDOUT;
+	}
+	return mb_event_wait(&sub->c.data_wait->event, left, MB_RING_SLICE_MAX_NS, message_ready,
+			     &w);
 }
 
 int membridge_subscriber_receive_batch(struct membridge_subscriber *sub,

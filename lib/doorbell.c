@@ -3,8 +3,9 @@
  * Doorbells (platform.h): a descriptor another process can make readable
  * knowing only a 64-bit address. Linux: an abstract AF_UNIX datagram socket
  * named "membridge-doorbell-<address in hex>" (no file, gone with its last
- * descriptor); ringing sends it an empty datagram, without blocking. Other
- * systems have none yet.
+ * descriptor, reachable from its network namespace only); ringing sends it
+ * an empty datagram, without blocking; waiting is ppoll(2), which sets the
+ * caller's signal mask and sleeps in one step. Other systems have none yet.
  */
 #include "config.h"
 
@@ -13,8 +14,10 @@
 #include "platform.h"
 
 #ifdef __linux__
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -69,6 +72,30 @@ void mb_os_doorbell_drain(int fd)
 		;
 }
 
+int mb_os_doorbell_wait(int fd, int64_t until_ns, const mb_sigmask *caller)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	int64_t left = until_ns - mb_os_now_ns();
+	struct timespec ts;
+	int n;
+
+	if (left < 0)
+		left = 0;
+	ts.tv_sec = (time_t)(left / 1000000000);
+	ts.tv_nsec = (long)(left % 1000000000);
+	n = ppoll(&pfd, 1, &ts, caller);
+	if (n < 0)
+		return errno == EINTR ? -EINTR : -errno;
+	return n > 0 ? 0 : -ETIMEDOUT;
+}
+
+uint64_t mb_os_doorbell_scope(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
 void mb_os_doorbell_ring(int *sender, uint64_t nonce)
 {
 	struct sockaddr_un sa;
@@ -99,6 +126,19 @@ void mb_os_doorbell_close(int fd)
 void mb_os_doorbell_drain(int fd)
 {
 	(void)fd;
+}
+
+int mb_os_doorbell_wait(int fd, int64_t until_ns, const mb_sigmask *caller)
+{
+	(void)fd;
+	(void)until_ns;
+	(void)caller;
+	return -ENOTSUP;
+}
+
+uint64_t mb_os_doorbell_scope(void)
+{
+	return 0;
 }
 
 void mb_os_doorbell_ring(int *sender, uint64_t nonce)

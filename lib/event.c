@@ -24,9 +24,7 @@ int64_t mb_deadline(int64_t timeout_ns)
 	return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
 }
 
-/* Re-check ready(ctx) for about MB_SPIN_NS, or until the deadline: > 0 or
- * < 0 as ready() said, 0 if it never held. */
-static int spin(int64_t deadline, int (*ready)(void *ctx), void *ctx)
+int mb_event_spin(int64_t deadline, int (*ready)(void *ctx), void *ctx)
 {
 	int64_t until = mb_os_now_ns() + MB_SPIN_NS;
 	int ret, i;
@@ -143,7 +141,7 @@ int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int64_t max_slice_ns,
 	 * that runs during the spin is like a signal that comes before a
 	 * system call blocks: the call goes on. */
 	deadline = mb_deadline(timeout_ns);
-	ret = spin(deadline, ready, ctx);
+	ret = mb_event_spin(deadline, ready, ctx);
 	if (ret != 0)
 		return ret > 0 ? 0 : ret;
 	mb_os_signals_block(&sigs);
