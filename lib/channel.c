@@ -996,7 +996,7 @@ int membridge_subscriber_receive(struct membridge_subscriber *sub,
 {
 	struct message_wait w = { sub, msg };
 	mb_sigmask sigs;
-	int64_t deadline, left;
+	int64_t deadline;
 	int ret;
 
 	if (!sub || !msg || timeout_ns < MEMBRIDGE_WAIT_FOREVER)
@@ -1013,24 +1013,17 @@ int membridge_subscriber_receive(struct membridge_subscriber *sub,
 		ret = next_message(sub, msg);
 		return ret > 0 ? 0 : ret < 0 ? ret : -EAGAIN;
 	}
+	/* As mb_event_wait, with the doorbell as the first choice of sleep. */
 	deadline = mb_deadline(timeout_ns);
+	mb_os_signals_block(&sigs);
 	ret = mb_event_spin(deadline, message_ready, &w);
-	if (ret == 0 && doorbell_reachable(sub)) {
-		mb_os_signals_block(&sigs);
+	if (ret == 0 && doorbell_reachable(sub))
 		ret = doorbell_sleep(sub, msg, deadline, &sigs);
-		mb_os_signals_restore(&sigs);
-	}
-	if (ret != 0)
-		return ret > 0 ? 0 : ret;
-	/* No doorbell to sleep on: the futex in the segment. */
-	left = MEMBRIDGE_WAIT_FOREVER;
-	if (deadline != INT64_MAX) {
-		left = deadline - mb_os_now_ns();
-		if (left <= 0)
-			return -ETIMEDOUT;
-	}
-	return mb_event_wait(&sub->c.data_wait->event, left, MB_RING_SLICE_MAX_NS, message_ready,
-			     &w);
+	if (ret == 0)
+		ret = mb_event_sleep(&sub->c.data_wait->event, deadline, MB_RING_SLICE_MAX_NS,
+				     message_ready, &w, &sigs);
+	mb_os_signals_restore(&sigs);
+	return ret > 0 ? 0 : ret;
 }
 
 int membridge_subscriber_receive_batch(struct membridge_subscriber *sub,

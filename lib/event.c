@@ -121,6 +121,15 @@ static int poll_until(int64_t deadline, int (*ready)(void *ctx), void *ctx,
 	}
 }
 
+int mb_event_sleep(struct mb_event *ev, int64_t deadline, int64_t max_slice_ns,
+		   int (*ready)(void *ctx), void *ctx, const mb_sigmask *sigs)
+{
+	int ret = ev ? sleep_until(ev, deadline, max_slice_ns, ready, ctx, sigs)
+		     : poll_until(deadline, ready, ctx, sigs);
+
+	return ret > 0 ? 0 : ret;
+}
+
 int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int64_t max_slice_ns,
 		  int (*ready)(void *ctx), void *ctx)
 {
@@ -135,18 +144,14 @@ int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int64_t max_slice_ns,
 		return ret > 0 ? 0 : ret;
 	if (timeout_ns == 0)
 		return -EAGAIN;
-	/* A peer that answers within the spin costs no system call. Then the
-	 * slow path: signals stay blocked except while asleep (platform.h), so
-	 * a handler that runs while the call sleeps ends it with -EINTR. One
-	 * that runs during the spin is like a signal that comes before a
-	 * system call blocks: the call goes on. */
+	/* The slow path: signals stay blocked except while asleep (platform.h),
+	 * so a handler that runs during the wait, spin included, ends it with
+	 * -EINTR. */
 	deadline = mb_deadline(timeout_ns);
-	ret = mb_event_spin(deadline, ready, ctx);
-	if (ret != 0)
-		return ret > 0 ? 0 : ret;
 	mb_os_signals_block(&sigs);
-	ret = ev ? sleep_until(ev, deadline, max_slice_ns, ready, ctx, &sigs)
-		 : poll_until(deadline, ready, ctx, &sigs);
+	ret = mb_event_spin(deadline, ready, ctx);
+	if (ret == 0)
+		ret = mb_event_sleep(ev, deadline, max_slice_ns, ready, ctx, &sigs);
 	mb_os_signals_restore(&sigs);
 	return ret > 0 ? 0 : ret;
 }

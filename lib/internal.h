@@ -87,9 +87,15 @@ struct mb_waitblock *mb_segment_waitblock(struct membridge_segment *seg);
 #define MB_LEASE_MAX_NS (MB_RING_SLICE_MAX_NS + MB_LEASE_MARGIN_NS)
 /* Deadline for timeout_ns from now; INT64_MAX for "forever". */
 int64_t mb_deadline(int64_t timeout_ns);
-/* Re-check ready(ctx) (see mb_event_wait) for about 20 microseconds, or
- * until the deadline: > 0 or < 0 as ready() said, 0 if it never held. */
+/* The parts of mb_event_wait's slow path, for waits that put them together
+ * otherwise; both run with the asynchronous signals blocked
+ * (mb_os_signals_block, the caller's mask in sigs). Re-check ready(ctx)
+ * for about 20 microseconds, or until the deadline: > 0 or < 0 as ready()
+ * said, 0 if it never held. Then sleep on ev until ready or the deadline:
+ * 0, -ETIMEDOUT, -EINTR or ready()'s error. */
 int mb_event_spin(int64_t deadline, int (*ready)(void *ctx), void *ctx);
+int mb_event_sleep(struct mb_event *ev, int64_t deadline, int64_t max_slice_ns,
+		   int (*ready)(void *ctx), void *ctx, const mb_sigmask *sigs);
 /* Wait on ev (NULL: poll in short sleeps) until ready(ctx) returns non-zero,
  * spinning a few microseconds first, then sleeping in slices that grow up
  * to max_slice_ns.
