@@ -381,6 +381,17 @@ MEMBRIDGE_API int membridge_spsc_space(const struct membridge_spsc *spsc, size_t
 MEMBRIDGE_API int membridge_spsc_is_empty(const struct membridge_spsc *spsc);
 MEMBRIDGE_API int membridge_spsc_is_full(const struct membridge_spsc *spsc);
 
+/* Event-loop integration (Linux), as for the channel: a descriptor that
+ * becomes readable when a message may be waiting (data) or space may have
+ * come (space). Edge style: pop (push) until it returns -EAGAIN with
+ * timeout 0, which arms the descriptor, then wait on it; pop (push) again
+ * after a wake-up, which may be spurious. Only peers that use this library
+ * ring it (a process that pushes by the plain rules alone does not), and
+ * only from the same network namespace. -ENOTSUP on other systems or when
+ * the segment has no companion. The descriptor belongs to the handle. */
+MEMBRIDGE_API int membridge_spsc_data_fd(struct membridge_spsc *spsc);
+MEMBRIDGE_API int membridge_spsc_space_fd(struct membridge_spsc *spsc);
+
 /* --------------------------------------------------------------- channel */
 
 /*

@@ -7,8 +7,8 @@
  *      0  header: magic, version, flags, subscribers, data_size, max_message
  *    128  publisher: tail, next_seq (written on every publish)
  *    256  control: owner, reserve, scope
- *    384  space: where the publisher sleeps for space
- *    512  data: where subscribers sleep for messages
+ *    384  space: an event: where the publisher sleeps for space
+ *    512  data: an event: where subscribers sleep for messages
  *    640  slot[0 .. subscribers-1], 128 bytes each
  *  640 + 128 * subscribers: data area, data_size bytes
  *
@@ -63,14 +63,10 @@ struct chan_control {
 	_Atomic uint64_t scope;
 };
 
-/* A place to sleep, and descriptors to tell. */
-struct chan_wait {
-	struct mb_event event;              /* 0: seq, sleepers, lease */
-	_Alignas(64) _Atomic uint32_t armed; /* 64: descriptors armed */
-	uint32_t pad;
-	_Atomic uint64_t nonce;             /* 72: space only: the publisher's
-					     * descriptor address, 0 if none */
-};
+/* The space and data lines hold one struct mb_event each (internal.h:
+ * seq, sleepers, lease, armed, bell). Space: the publisher sleeps there,
+ * and its doorbell is the event's. Data: subscribers sleep there, and
+ * `armed` counts the slots whose doorbell is armed. */
 
 enum chan_slot_state {
 	SLOT_FREE,
@@ -105,9 +101,9 @@ struct chan_record {
 #define CHAN_OFF_SLOTS 640
 
 _Static_assert(sizeof(struct chan_header) <= CHAN_LINE, "header line");
-_Static_assert(sizeof(struct chan_wait) <= CHAN_LINE, "wait line");
-_Static_assert(offsetof(struct chan_wait, armed) == 64, "armed at 64");
-_Static_assert(offsetof(struct chan_wait, nonce) == 72, "nonce at 72");
+_Static_assert(sizeof(struct mb_event) <= CHAN_LINE, "wait line");
+_Static_assert(offsetof(struct mb_event, armed) == 16 && offsetof(struct mb_event, bell) == 24,
+	       "the event's doorbell fields");
 _Static_assert(sizeof(struct chan_slot) == 32, "slot fields");
 _Static_assert(sizeof(struct chan_record) == CHAN_RECORD_HEADER, "record header");
 

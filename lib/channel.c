@@ -37,13 +37,13 @@ struct chan {
 	unsigned char *data;
 	struct chan_publisher *pub;
 	struct chan_control *ctl;
-	struct chan_wait *space;
-	struct chan_wait *data_wait;
+	struct mb_event *space;
+	struct mb_event *data_wait;
 	uint64_t size;        /* data_size */
 	uint64_t max_message;
 	uint32_t nslots;
 	uint64_t self;        /* this process's record */
-	int fd;               /* the handle's doorbell, -1 until asked for */
+	struct mb_bell bell;  /* the handle's descriptor */
 	int sender;           /* socket that rings others' doorbells, -1 */
 };
 
@@ -69,7 +69,6 @@ struct membridge_subscriber {
 	uint64_t tail;        /* the tail last read */
 	uint64_t next_seq;    /* the sequence number expected next */
 	bool have_seq;
-	bool armed;           /* the doorbell may hold a ring to drain */
 	unsigned held;        /* messages received since the last release */
 };
 
@@ -185,12 +184,12 @@ static void chan_map(struct chan *c, void *base, const struct membridge_channel_
 	c->data = c->base + chan_data_offset(cfg->subscribers);
 	c->pub = (struct chan_publisher *)(c->base + CHAN_OFF_PUBLISHER);
 	c->ctl = (struct chan_control *)(c->base + CHAN_OFF_CONTROL);
-	c->space = (struct chan_wait *)(c->base + CHAN_OFF_SPACE);
-	c->data_wait = (struct chan_wait *)(c->base + CHAN_OFF_DATA_WAIT);
+	c->space = (struct mb_event *)(c->base + CHAN_OFF_SPACE);
+	c->data_wait = (struct mb_event *)(c->base + CHAN_OFF_DATA_WAIT);
 	c->size = cfg->data_size;
 	c->max_message = cfg->max_message;
 	c->nslots = cfg->subscribers;
-	c->fd = -1;
+	mb_bell_init(&c->bell);
 	c->sender = -1;
 }
 
@@ -213,26 +212,11 @@ static int chan_open(struct chan *c, struct membridge_segment *seg)
 
 static void chan_close(struct chan *c)
 {
-	mb_os_doorbell_close(c->fd);
+	mb_bell_close(&c->bell);
 	mb_os_doorbell_close(c->sender);
 	mb_segment_unref(c->seg);
 }
 
-/* The handle's doorbell, made on first use; its address goes to *nonce. */
-static int chan_fd(struct chan *c, _Atomic uint64_t *nonce)
-{
-	uint64_t n;
-	int fd;
-
-	if (c->fd < 0) {
-		fd = mb_os_doorbell_open(&n);
-		if (fd < 0)
-			return fd;
-		c->fd = fd;
-		atomic_store_explicit(nonce, n, memory_order_release);
-	}
-	return c->fd;
-}
 
 /* ------------------------------------------------------------ publisher */
 
@@ -258,10 +242,11 @@ static void ring_subscribers(struct membridge_publisher *p)
 /* After publishing: wake the sleepers and ring the armed doorbells. */
 static void notify_subscribers(struct membridge_publisher *p)
 {
-	struct chan_wait *w = p->c.data_wait;
+	struct mb_event *ev = p->c.data_wait;
 
-	mb_event_notify(&w->event);
-	if (atomic_load_explicit(&w->armed, memory_order_relaxed))
+	/* No sender: the data event's `armed` is a count (channel-layout.h). */
+	mb_event_notify(ev, NULL);
+	if (atomic_load_explicit(&ev->armed, memory_order_relaxed))
 		ring_subscribers(p);
 }
 
@@ -338,13 +323,6 @@ static int space_ready(void *ctx)
 	return w->need <= p->limit;
 }
 
-/* Arm the publisher's doorbell: the next release rings it. */
-static void arm_publisher(struct membridge_publisher *p)
-{
-	atomic_store_explicit(&p->c.space->armed, 1, memory_order_relaxed);
-	mb_os_fence_heavy();
-}
-
 /* Room for a loan ending at need: at once, or after waiting. */
 static int wait_space(struct membridge_publisher *p, uint64_t need, int64_t timeout_ns)
 {
@@ -352,12 +330,8 @@ static int wait_space(struct membridge_publisher *p, uint64_t need, int64_t time
 	int ret;
 
 	p->next_reap = 0;
-	ret = mb_event_wait(&p->c.space->event, timeout_ns, MB_RING_SLICE_MAX_NS, space_ready, &w);
-	if (ret == -EAGAIN && p->c.fd >= 0) {
-		arm_publisher(p);
-		if (space_ready(&w) > 0)
-			ret = 0;
-	}
+	ret = mb_event_wait_bell(p->c.space, &p->c.bell, timeout_ns, MB_RING_SLICE_MAX_NS,
+				 space_ready, &w);
 	return ret;
 }
 
@@ -401,7 +375,6 @@ int membridge_publisher_open(struct membridge_segment *seg, struct membridge_pub
 	}
 	atomic_store_explicit(&p->c.ctl->scope, mb_os_doorbell_scope(), memory_order_relaxed);
 	/* A dead publisher's doorbell is gone with it. */
-	atomic_store_explicit(&p->c.space->nonce, 0, memory_order_relaxed);
 	atomic_store_explicit(&p->c.space->armed, 0, memory_order_relaxed);
 	p->published = p->write = tail;
 	p->next_seq = atomic_load_explicit(&p->c.pub->next_seq, memory_order_relaxed);
@@ -422,7 +395,7 @@ void membridge_publisher_close(struct membridge_publisher *p)
 	if (!p)
 		return;
 	self = p->c.self;
-	atomic_store_explicit(&p->c.space->nonce, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->c.space->armed, 0, memory_order_relaxed);
 	atomic_compare_exchange_strong_explicit(&p->c.ctl->owner, &self, 0,
 						memory_order_release, memory_order_relaxed);
 	chan_close(&p->c);
@@ -593,7 +566,7 @@ int membridge_publisher_fd(struct membridge_publisher *p)
 {
 	if (!p)
 		return -EINVAL;
-	return chan_fd(&p->c, &p->c.space->nonce);
+	return mb_bell_fd(&p->c.bell);
 }
 
 /* The sequence number of the record at pos (a WRAP leads to the next
@@ -711,7 +684,7 @@ int membridge_publisher_evict(struct membridge_publisher *p, unsigned slot)
 						     memory_order_relaxed, memory_order_relaxed))
 		return -ENOENT;
 	/* A sleeping subscriber learns of it now rather than at its next check. */
-	mb_event_wake(&p->c.data_wait->event);
+	mb_event_wake(p->c.data_wait);
 	ring_slot(p, s);
 	return 0;
 }
@@ -721,13 +694,7 @@ int membridge_publisher_evict(struct membridge_publisher *p, unsigned slot)
 /* Tell the publisher, if it sleeps or armed its doorbell, that space came. */
 static void notify_publisher(struct membridge_subscriber *sub)
 {
-	struct chan_wait *w = sub->c.space;
-
-	mb_event_notify(&w->event);
-	if (atomic_load_explicit(&w->armed, memory_order_relaxed) &&
-	    atomic_exchange_explicit(&w->armed, 0, memory_order_acquire))
-		mb_os_doorbell_ring(&sub->c.sender,
-				    atomic_load_explicit(&w->nonce, memory_order_relaxed));
+	mb_event_notify(sub->c.space, &sub->c.sender);
 }
 
 /* Claim slot i if it is free or its owner is gone. */
@@ -927,22 +894,27 @@ static int message_ready(void *ctx)
 	return next_message(w->sub, w->msg);
 }
 
-/* Empty the doorbell if it may have rung since it was armed. */
-static void drain(struct membridge_subscriber *sub)
-{
-	if (sub->armed) {
-		sub->armed = false;
-		mb_os_doorbell_drain(sub->c.fd);
-	}
-}
-
 /* Arm the doorbell: the next publish rings it. */
 static void arm_subscriber(struct membridge_subscriber *sub)
 {
 	if (!atomic_exchange_explicit(&sub->slot->armed, 1, memory_order_relaxed))
 		atomic_fetch_add_explicit(&sub->c.data_wait->armed, 1, memory_order_relaxed);
-	sub->armed = true;
+	sub->c.bell.armed = true;
 	mb_os_fence_heavy();
+}
+
+/* The subscriber's doorbell, its address in the slot for the publisher. */
+static int subscriber_fd(struct membridge_subscriber *sub)
+{
+	int fd = sub->c.bell.fd;
+
+	if (fd < 0) {
+		fd = mb_bell_fd(&sub->c.bell);
+		if (fd >= 0)
+			atomic_store_explicit(&sub->slot->nonce, sub->c.bell.address,
+					      memory_order_release);
+	}
+	return fd;
 }
 
 /* Whether the subscriber can sleep on its doorbell: a publisher is there
@@ -954,7 +926,7 @@ static bool doorbell_reachable(struct membridge_subscriber *sub)
 
 	return atomic_load_explicit(&ctl->owner, memory_order_relaxed) != 0 && scope != 0 &&
 	       scope == mb_os_doorbell_scope() &&
-	       chan_fd(&sub->c, &sub->slot->nonce) >= 0;
+	       subscriber_fd(sub) >= 0;
 }
 
 /*
@@ -982,10 +954,10 @@ static int doorbell_sleep(struct membridge_subscriber *sub, struct membridge_mes
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		until = deadline - now < DOORBELL_RECHECK_NS ? deadline : now + DOORBELL_RECHECK_NS;
-		ret = mb_os_doorbell_wait(sub->c.fd, until, sigs);
+		ret = mb_os_doorbell_wait(sub->c.bell.fd, until, sigs);
 		if (ret < 0 && ret != -ETIMEDOUT)
 			return ret;
-		drain(sub);
+		mb_bell_drain(&sub->c.bell);
 		if (!doorbell_reachable(sub))
 			return 0;
 	}
@@ -1001,12 +973,12 @@ int membridge_subscriber_receive(struct membridge_subscriber *sub,
 
 	if (!sub || !msg || timeout_ns < MEMBRIDGE_WAIT_FOREVER)
 		return -EINVAL;
-	drain(sub);
+	mb_bell_drain(&sub->c.bell);
 	ret = next_message(sub, msg);
 	if (ret != 0)
 		return ret > 0 ? 0 : ret;
 	if (timeout_ns == MEMBRIDGE_NO_WAIT) {
-		if (sub->c.fd < 0)
+		if (sub->c.bell.fd < 0)
 			return -EAGAIN;
 		/* For the descriptor's user: the next publish makes it readable. */
 		arm_subscriber(sub);
@@ -1020,7 +992,7 @@ int membridge_subscriber_receive(struct membridge_subscriber *sub,
 	if (ret == 0 && doorbell_reachable(sub))
 		ret = doorbell_sleep(sub, msg, deadline, &sigs);
 	if (ret == 0)
-		ret = mb_event_sleep(&sub->c.data_wait->event, deadline, MB_RING_SLICE_MAX_NS,
+		ret = mb_event_sleep(sub->c.data_wait, deadline, MB_RING_SLICE_MAX_NS,
 				     message_ready, &w, &sigs);
 	mb_os_signals_restore(&sigs);
 	return ret > 0 ? 0 : ret;
@@ -1098,5 +1070,5 @@ int membridge_subscriber_fd(struct membridge_subscriber *sub)
 {
 	if (!sub)
 		return -EINVAL;
-	return chan_fd(&sub->c, &sub->slot->nonce);
+	return subscriber_fd(sub);
 }

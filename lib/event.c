@@ -165,3 +165,65 @@ void mb_event_wake(struct mb_event *ev)
 	atomic_fetch_add_explicit(&ev->seq, 1, memory_order_release);
 	mb_os_wake(&ev->seq);
 }
+
+void mb_event_arm(struct mb_event *ev, uint64_t bell)
+{
+	atomic_store_explicit(&ev->bell, bell, memory_order_relaxed);
+	atomic_store_explicit(&ev->armed, 1, memory_order_relaxed);
+	mb_os_fence_heavy();
+}
+
+void mb_event_ring(struct mb_event *ev, int *sender)
+{
+	if (atomic_exchange_explicit(&ev->armed, 0, memory_order_acquire))
+		mb_os_doorbell_ring(sender, atomic_load_explicit(&ev->bell, memory_order_relaxed));
+}
+
+void mb_bell_init(struct mb_bell *b)
+{
+	b->fd = -1;
+	b->address = 0;
+	b->armed = false;
+}
+
+int mb_bell_fd(struct mb_bell *b)
+{
+	int fd;
+
+	if (b->fd < 0) {
+		fd = mb_os_doorbell_open(&b->address);
+		if (fd < 0)
+			return fd;
+		b->fd = fd;
+	}
+	return b->fd;
+}
+
+void mb_bell_close(struct mb_bell *b)
+{
+	mb_os_doorbell_close(b->fd);
+	mb_bell_init(b);
+}
+
+void mb_bell_drain(struct mb_bell *b)
+{
+	if (b->armed) {
+		b->armed = false;
+		mb_os_doorbell_drain(b->fd);
+	}
+}
+
+int mb_event_wait_bell(struct mb_event *ev, struct mb_bell *b, int64_t timeout_ns,
+		       int64_t max_slice_ns, int (*ready)(void *ctx), void *ctx)
+{
+	int ret;
+
+	mb_bell_drain(b);
+	ret = mb_event_wait(ev, timeout_ns, max_slice_ns, ready, ctx);
+	if (ret != -EAGAIN || b->fd < 0 || !ev)
+		return ret;
+	mb_event_arm(ev, b->address);
+	b->armed = true;
+	ret = ready(ctx);
+	return ret > 0 ? 0 : ret < 0 ? ret : -EAGAIN;
+}

@@ -159,7 +159,7 @@ static void withdraw(struct mb_rwlock *lock, bool gave_up)
 	       !atomic_compare_exchange_weak_explicit(lock->word, &v, v & ~WAITING,
 						      memory_order_relaxed, memory_order_relaxed))
 		;
-	mb_event_notify(lock_event(lock));
+	mb_event_notify(lock_event(lock), NULL);
 }
 
 /* A plain peer's writer takes only 0; ours also takes a word that holds
@@ -222,7 +222,7 @@ int mb_rwlock_unlock_read(struct mb_rwlock *lock)
 							memory_order_release,
 							memory_order_relaxed));
 	if ((v & ~WAITING) == 1)
-		mb_event_notify(lock_event(lock));
+		mb_event_notify(lock_event(lock), NULL);
 	return 0;
 }
 
@@ -237,7 +237,7 @@ int mb_rwlock_unlock_write(struct mb_rwlock *lock)
 	if (!atomic_compare_exchange_strong_explicit(lock->word, &self, 0, memory_order_release,
 						     memory_order_relaxed))
 		return -EBADMSG;
-	mb_event_notify(lock_event(lock));
+	mb_event_notify(lock_event(lock), NULL);
 	return 0;
 }
 
@@ -263,6 +263,6 @@ int mb_rwlock_break(struct mb_rwlock *lock, unsigned flags)
 	}
 	if (lock->wb)
 		atomic_store_explicit(&lock->wb->lock_owner, 0, memory_order_relaxed);
-	mb_event_notify(lock_event(lock));
+	mb_event_notify(lock_event(lock), NULL);
 	return 0;
 }
