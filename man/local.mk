@@ -43,6 +43,8 @@ dist_man3_MANS = \
 	man/membridge_spsc_pushv.3 \
 	man/membridge_spsc_segment_size.3 \
 	man/membridge_spsc_space.3 \
+	man/membridge_spsc_data_fd.3 \
+	man/membridge_spsc_space_fd.3 \
 	man/membridge_spsc_used.3 \
 	man/membridge_type_from_name.3 \
 	man/membridge_type_name.3 \
