@@ -616,6 +616,7 @@ MEMBRIDGE_API int membridge_spsc_count_frames(const void *base, size_t size, uin
 
 /* What membridge_channel_inspect() read from a channel. */
 struct membridge_channel_info {
+	uint32_t version;     /* the header's layout version */
 	struct membridge_channel_config config;
 	uint64_t tail;        /* position after the newest published message */
 	uint64_t next_seq;    /* messages published so far */
@@ -627,7 +628,10 @@ struct membridge_channel_info {
 /* Read the channel at base: its shape, its publisher, and its slots in use
  * into slots[0..max) (as membridge_publisher_subscribers() does, but a
  * subscriber whose process died still counts as active). Returns how many
- * slots are in use, or the errors of membridge_channel_config(). */
+ * slots are in use; -ENOTSUP if these bytes have no channel's magic;
+ * -EAGAIN, -EPROTO (info->version tells which) and -EBADMSG as
+ * membridge_channel_config(), -EBADMSG also for a tail no publisher
+ * leaves. */
 MEMBRIDGE_API int membridge_channel_inspect(const void *base, size_t size,
 					    struct membridge_channel_info *info,
 					    struct membridge_subscriber_info *slots, size_t max);

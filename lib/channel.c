@@ -136,6 +136,14 @@ int membridge_channel_init(struct membridge_segment *seg,
 	return 0;
 }
 
+/* Whether the size bytes at base start with a channel's magic. */
+static bool has_magic(const void *base, size_t size)
+{
+	return size >= CHAN_OFF_SLOTS &&
+	       atomic_load_explicit(&((struct chan_header *)base)->magic, memory_order_relaxed) ==
+		       CHAN_MAGIC;
+}
+
 /* Read and check the header of the channel at base (size bytes). */
 static int read_config(const void *base, size_t size, struct membridge_channel_config *cfg)
 {
@@ -648,10 +656,16 @@ int membridge_channel_inspect(const void *base, size_t size, struct membridge_ch
 		return -EINVAL;
 	memset(info, 0, sizeof(*info));
 	ret = read_config(base, size, &info->config);
+	if (ret == -EBADMSG && !has_magic(base, size))
+		return -ENOTSUP;
+	if (size >= sizeof(struct chan_header))
+		info->version = ((const struct chan_header *)base)->version;
 	if (ret < 0)
 		return ret;
 	chan_map(&c, (void *)base, &info->config);
 	info->tail = atomic_load_explicit(&c.pub->tail, memory_order_acquire);
+	if (info->tail % CHAN_ALIGN != 0 || info->tail > UINT64_MAX / 2)
+		return -EBADMSG;
 	info->next_seq = atomic_load_explicit(&c.pub->next_seq, memory_order_relaxed);
 	owner = atomic_load_explicit(&c.ctl->owner, memory_order_relaxed);
 	info->publisher = owner ? (int32_t)(uint32_t)owner : 0;
