@@ -1815,6 +1815,21 @@ def test_channel_corrupt_tail(mb, shm_name):
     assert (ch["publisher_pid"], ch["subscribers"]) == (None, []), ch
 
 
+def test_channel_watch_survives_truncation(mb, cli, shm_name):
+    make_channel(mb, shm_name, "4K")
+    proc = popen_tool(cli, "watch", "--count", "3", "--interval", "0.3", shm_name)
+    try:
+        first = proc.stdout.readline()
+        assert b"used 0/4096 (0%)" in first and b"0 published, 0 subscribers" in first, first
+        os.truncate(shm_path(shm_name), 0)
+    finally:
+        rc, out, err = finish(proc)
+    assert rc == 0, (rc, out, err)
+    lines = out.decode().splitlines()
+    assert len(lines) == 2 and all(
+        "unreadable: the segment shrank while being read" in line for line in lines), lines
+
+
 def test_channel_message_too_large(mb, shm_name):
     make_channel(mb, shm_name, "1K", "--max-message", "100")
     r = mb("push", "--raw", shm_name, "x" * 100)
