@@ -170,7 +170,7 @@ void cli_channel_sample(const struct cli_mapping *map, struct cli_channel_state 
 
 	free(ch->slots);
 	memset(ch, 0, sizeof(*ch));
-	ret = map->base ? inspect_channel(map, &ch->info, NULL, 0) : -EBADMSG;
+	ret = map->base ? inspect_channel(map, &ch->info, NULL, 0) : -ENOTSUP;
 	if (ret > 0) {
 		/* The shape is fixed at creation: the second read has the same. */
 		max = ch->info.config.subscribers;
@@ -318,15 +318,17 @@ static bool companion_exists(const char *name)
 	return access(path, F_OK) == 0;
 }
 
-/* A channel (its header says so), a ring (its size and header agree), or
- * else any segment large enough for a lock word: a view. */
+/* A channel (its magic says so, even when the rest is broken or newer), a
+ * ring (its size and header agree), or else any segment large enough for a
+ * lock word: a view. */
 static void classify(struct cli_segment *seg, const struct cli_mapping *map)
 {
 	struct membridge_view_info info;
 	int ret;
 
 	cli_channel_sample(map, &seg->channel);
-	if (seg->channel.valid || seg->channel.error == -EPROTO) {
+	if (seg->channel.valid || seg->channel.error == -EPROTO ||
+	    seg->channel.error == -EBADMSG) {
 		seg->kind = CLI_KIND_CHANNEL;
 		return;
 	}
