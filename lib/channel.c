@@ -442,7 +442,7 @@ int membridge_publisher_loan(struct membridge_publisher *p, size_t len, void **d
 	uint64_t pos, off, end;
 	int ret;
 
-	if (!p || !data)
+	if (!p || !data || timeout_ns < MEMBRIDGE_WAIT_FOREVER)
 		return -EINVAL;
 	c = &p->c;
 	if (len > c->max_message)
