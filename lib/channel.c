@@ -353,6 +353,8 @@ static int wait_space(struct membridge_publisher *p, uint64_t need, int64_t time
 	p->next_reap = 0;
 	ret = mb_event_wait(&p->c.space->event, timeout_ns, MB_RING_SLICE_MAX_NS, space_ready, &w);
 	if (ret == -EAGAIN && p->c.fd >= 0) {
+		/* Earlier rings are answered by this look at the slots. */
+		mb_os_doorbell_drain(p->c.fd);
 		arm_publisher(p);
 		if (space_ready(&w) > 0)
 			ret = 0;
