@@ -1029,7 +1029,8 @@ int membridge_subscriber_read(struct membridge_subscriber *sub, void *buf, size_
 		sub->held--;
 		return -ENOBUFS;
 	}
-	memcpy(buf, msg.data, msg.len);
+	if (msg.len)
+		memcpy(buf, msg.data, msg.len); /* buf may be NULL with cap 0 */
 	ret = membridge_subscriber_release(sub);
 	return ret < 0 ? ret : 0;
 }
