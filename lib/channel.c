@@ -139,7 +139,7 @@ int membridge_channel_init(struct membridge_segment *seg,
 /* Whether the size bytes at base start with a channel's magic. */
 static bool has_magic(const void *base, size_t size)
 {
-	return size >= CHAN_OFF_SLOTS &&
+	return size >= sizeof(struct chan_header) &&
 	       atomic_load_explicit(&((struct chan_header *)base)->magic, memory_order_relaxed) ==
 		       CHAN_MAGIC;
 }
@@ -425,7 +425,7 @@ int membridge_publisher_loan(struct membridge_publisher *p, size_t len, void **d
 	uint64_t pos, off, end;
 	int ret;
 
-	if (!p || !data)
+	if (!p || !data || timeout_ns < MEMBRIDGE_WAIT_FOREVER)
 		return -EINVAL;
 	c = &p->c;
 	if (len > c->max_message)
@@ -1075,7 +1075,8 @@ int membridge_subscriber_read(struct membridge_subscriber *sub, void *buf, size_
 		sub->held--;
 		return -ENOBUFS;
 	}
-	memcpy(buf, msg.data, msg.len);
+	if (msg.len)
+		memcpy(buf, msg.data, msg.len); /* buf may be NULL with cap 0 */
 	ret = membridge_subscriber_release(sub);
 	return ret < 0 ? ret : 0;
 }
