@@ -451,7 +451,8 @@ MEMBRIDGE_API int membridge_channel_config(const struct membridge_segment *seg,
 struct membridge_message {
 	const void *data; /* MEMBRIDGE_CHANNEL_ALIGN-aligned, in the segment */
 	size_t len;
-	uint64_t seq;     /* 0 for the channel's first message, then +1 */
+	uint64_t seq;     /* 0 for the channel's first message, then +1; it
+			   * skips where a publisher died while publishing */
 };
 
 struct membridge_publisher;
@@ -488,7 +489,9 @@ MEMBRIDGE_API int membridge_publisher_sendv(struct membridge_publisher *pub,
 					    const struct membridge_iovec *iov, size_t count,
 					    int64_t timeout_ns);
 /* Copy up to `count` messages in (one per element) and publish them with
- * one store. Waits only until the first fits; *sent gets how many went. */
+ * one store. Waits only until the first fits; *sent gets how many went.
+ * It stops at the first that does not fit now or is invalid (too large, a
+ * NULL base): that one's error comes back only if it is the first. */
 MEMBRIDGE_API int membridge_publisher_send_batch(struct membridge_publisher *pub,
 						 const struct membridge_iovec *msgs, size_t count,
 						 size_t *sent, int64_t timeout_ns);
@@ -521,7 +524,8 @@ MEMBRIDGE_API int membridge_subscriber_receive_batch(struct membridge_subscriber
 /* Release every message received so far: their space may be reused, and
  * their pointers must no longer be used. Returns how many were released. */
 MEMBRIDGE_API int membridge_subscriber_release(struct membridge_subscriber *sub);
-/* Receive one message, copy it into buf and release it. *len gets its
+/* Receive one message, copy it into buf, then release (as
+ * membridge_subscriber_release: with any messages still held). *len gets its
  * length; -ENOBUFS when cap is too small (the message stays, *len tells the
  * size needed). */
 MEMBRIDGE_API int membridge_subscriber_read(struct membridge_subscriber *sub, void *buf,
@@ -554,6 +558,11 @@ struct membridge_subscriber_info {
 MEMBRIDGE_API int membridge_publisher_subscribers(struct membridge_publisher *pub,
 						  struct membridge_subscriber_info *info,
 						  size_t max);
+/* A subscriber whose process died is found by a publisher that waits in
+ * a loan (checked every millisecond or so of the wait) or retries one; a
+ * loop that only waits on membridge_publisher_fd() should retry its loan
+ * now and then (every 100 ms, say), as nothing rings the descriptor then. */
+
 /* Stop waiting for the subscriber in `slot`: its space is reused at once,
  * its next call returns -ECONNRESET. -ENOENT if no subscriber is there. */
 MEMBRIDGE_API int membridge_publisher_evict(struct membridge_publisher *pub, unsigned slot);

@@ -6,7 +6,7 @@
  *
  *      0  header: magic, version, flags, subscribers, data_size, max_message
  *    128  publisher: tail, next_seq (written on every publish)
- *    256  control: owner, reserve, scope
+ *    256  control: owner, reserve, scope, epoch
  *    384  space: an event: where the publisher sleeps for space
  *    512  data: an event: where subscribers sleep for messages
  *    640  slot[0 .. subscribers-1], 128 bytes each
@@ -61,6 +61,11 @@ struct chan_control {
 	/* Which doorbells the publisher can ring (platform.h), 0 if unknown:
 	 * a subscriber sleeps on its doorbell only when it shares the scope. */
 	_Atomic uint64_t scope;
+	/* Publishers so far: each open adds one, and marks its records with
+	 * the low 24 bits (chan_record.kind). A publisher that died between
+	 * storing next_seq and the tail leaves a gap in the sequence numbers,
+	 * which subscribers accept only where that mark changes. */
+	_Atomic uint64_t epoch;
 };
 
 /* The space and data lines hold one struct mb_event each (internal.h:
@@ -88,11 +93,15 @@ enum chan_record_kind {
 	RECORD_WRAP = 2, /* nothing here: the next payload starts the next lap */
 };
 
+/* kind: an enum chan_record_kind in the low 8 bits, the publisher's epoch
+ * mark in the high 24. */
 struct chan_record {
 	uint32_t len;
 	uint32_t kind;
 	uint64_t seq;
 };
+#define CHAN_RECORD_KIND(k) ((k) & 0xffu)
+#define CHAN_RECORD_EPOCH(k) ((k) >> 8)
 
 #define CHAN_OFF_PUBLISHER 128
 #define CHAN_OFF_CONTROL 256

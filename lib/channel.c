@@ -58,18 +58,26 @@ struct membridge_publisher {
 	uint64_t limit;       /* we may write below this without looking again */
 	int64_t next_reap;
 	uint64_t *gone;       /* per slot: the owner record known dead, or 0 */
+	uint32_t mark;        /* this publisher's epoch mark, in place in kind */
+};
+
+/* Where a subscriber is in the stream (saved and put back by a read that
+ * finds its buffer too small). */
+struct cursor {
+	uint64_t read;        /* the next payload position to read */
+	uint64_t next_seq;    /* the sequence number expected next */
+	bool have_seq;
+	uint32_t epoch;       /* the epoch mark of the last message */
+	unsigned held;        /* messages received since the last release */
 };
 
 struct membridge_subscriber {
 	struct chan c;
 	struct chan_slot *slot;
 	unsigned index;
-	uint64_t read;        /* the next payload position to read */
 	uint64_t released;    /* what the slot's head holds */
 	uint64_t tail;        /* the tail last read */
-	uint64_t next_seq;    /* the sequence number expected next */
-	bool have_seq;
-	unsigned held;        /* messages received since the last release */
+	struct cursor cur;
 };
 
 /* ------------------------------------------------------------ layout */
@@ -386,6 +394,8 @@ int membridge_publisher_open(struct membridge_segment *seg, struct membridge_pub
 	atomic_store_explicit(&p->c.space->armed, 0, memory_order_relaxed);
 	p->published = p->write = tail;
 	p->next_seq = atomic_load_explicit(&p->c.pub->next_seq, memory_order_relaxed);
+	p->mark = (uint32_t)(atomic_fetch_add_explicit(&p->c.ctl->epoch, 1, memory_order_relaxed) + 1)
+		  << 8;
 	p->limit = tail;
 	*pubp = p;
 	return 0;
@@ -441,8 +451,8 @@ int membridge_publisher_loan(struct membridge_publisher *p, size_t len, void **d
 			return ret;
 	}
 	if (pos != p->write)
-		put_record(c, p->write, 0, RECORD_WRAP, p->next_seq + p->loans);
-	put_record(c, pos, (uint32_t)len, RECORD_MESSAGE, p->next_seq + p->loans);
+		put_record(c, p->write, 0, RECORD_WRAP | p->mark, p->next_seq + p->loans);
+	put_record(c, pos, (uint32_t)len, RECORD_MESSAGE | p->mark, p->next_seq + p->loans);
 	p->loans++;
 	p->last_pos = pos;
 	p->last_len = len;
@@ -584,13 +594,14 @@ static int64_t seq_at(const struct chan *c, uint64_t pos, uint64_t tail)
 	struct chan_record r;
 
 	memcpy(&r, record_at(c, pos), sizeof(r));
-	if (r.kind == RECORD_WRAP && pos % c->size != 0) {
+	if (CHAN_RECORD_KIND(r.kind) == RECORD_WRAP && pos % c->size != 0) {
 		pos += c->size - pos % c->size;
 		if (pos >= tail)
 			return -1;
 		memcpy(&r, record_at(c, pos), sizeof(r));
 	}
-	return r.kind == RECORD_MESSAGE && r.seq <= INT64_MAX ? (int64_t)r.seq : -1;
+	return CHAN_RECORD_KIND(r.kind) == RECORD_MESSAGE && r.seq <= INT64_MAX ? (int64_t)r.seq
+										    : -1;
 }
 
 /* What slot i says, judged against the tail and next_seq (as a reader
@@ -763,7 +774,7 @@ static int join(struct membridge_subscriber *sub, unsigned flags)
 		mb_os_fence_heavy();
 		reserve = atomic_load_explicit(&c->ctl->reserve, memory_order_relaxed);
 		if (reserve <= start + c->size) {
-			sub->read = sub->released = sub->tail = start;
+			sub->cur.read = sub->released = sub->tail = start;
 			return 0;
 		}
 		atomic_store_explicit(&sub->slot->state, SLOT_JOINING, memory_order_relaxed);
@@ -850,6 +861,15 @@ static int still_subscribed(const struct membridge_subscriber *sub)
 	return 0;
 }
 
+/* Whether a record may follow the last message received: the next
+ * number, or a later one from another publisher (the one before may have
+ * died between its two stores: channel-layout.h, epoch). */
+static bool seq_follows(const struct membridge_subscriber *sub, const struct chan_record *r)
+{
+	return !sub->cur.have_seq || r->seq == sub->cur.next_seq ||
+	       (r->seq > sub->cur.next_seq && CHAN_RECORD_EPOCH(r->kind) != sub->cur.epoch);
+}
+
 /* The next message into *msg: 1, 0 if none is published, or an error.
  * Every field of the record is checked against the header's shape and the
  * tail before the message is handed out. */
@@ -857,7 +877,7 @@ static int next_message(struct membridge_subscriber *sub, struct membridge_messa
 {
 	struct chan *c = &sub->c;
 	struct chan_record r;
-	uint64_t pos = sub->read, off, end;
+	uint64_t pos = sub->cur.read, off, end;
 	int ret = still_subscribed(sub);
 
 	if (ret < 0)
@@ -872,7 +892,7 @@ static int next_message(struct membridge_subscriber *sub, struct membridge_messa
 			return 0;
 	}
 	memcpy(&r, record_at(c, pos), sizeof(r));
-	if (r.kind == RECORD_WRAP) {
+	if (CHAN_RECORD_KIND(r.kind) == RECORD_WRAP) {
 		off = pos % c->size;
 		if (off == 0)
 			return -EBADMSG;
@@ -883,16 +903,17 @@ static int next_message(struct membridge_subscriber *sub, struct membridge_messa
 	}
 	off = pos % c->size;
 	end = chan_next_pos(pos, r.len);
-	if (r.kind != RECORD_MESSAGE || r.len > c->max_message || off + r.len > c->size ||
-	    end > sub->tail || (sub->have_seq && r.seq != sub->next_seq))
+	if (CHAN_RECORD_KIND(r.kind) != RECORD_MESSAGE || r.len > c->max_message ||
+	    off + r.len > c->size || end > sub->tail || !seq_follows(sub, &r))
 		return -EBADMSG;
 	msg->data = c->data + off;
 	msg->len = r.len;
 	msg->seq = r.seq;
-	sub->read = end;
-	sub->next_seq = r.seq + 1;
-	sub->have_seq = true;
-	sub->held++;
+	sub->cur.read = end;
+	sub->cur.next_seq = r.seq + 1;
+	sub->cur.have_seq = true;
+	sub->cur.epoch = CHAN_RECORD_EPOCH(r.kind);
+	sub->cur.held++;
 	return 1;
 }
 
@@ -1040,12 +1061,12 @@ int membridge_subscriber_release(struct membridge_subscriber *sub)
 
 	if (!sub)
 		return -EINVAL;
-	n = sub->held;
+	n = sub->cur.held;
 	if (n == 0)
 		return 0;
-	sub->held = 0;
-	sub->released = sub->read;
-	atomic_store_explicit(&sub->slot->head, sub->read, memory_order_release);
+	sub->cur.held = 0;
+	sub->released = sub->cur.read;
+	atomic_store_explicit(&sub->slot->head, sub->cur.read, memory_order_release);
 	notify_publisher(sub);
 	return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
@@ -1054,25 +1075,19 @@ int membridge_subscriber_read(struct membridge_subscriber *sub, void *buf, size_
 			      size_t *len, int64_t timeout_ns)
 {
 	struct membridge_message msg;
-	uint64_t read, next_seq;
-	bool have_seq;
+	struct cursor before;
 	int ret;
 
 	if (!sub || !len || (cap && !buf))
 		return -EINVAL;
-	read = sub->read;
-	next_seq = sub->next_seq;
-	have_seq = sub->have_seq;
+	before = sub->cur;
 	ret = membridge_subscriber_receive(sub, &msg, timeout_ns);
 	if (ret < 0)
 		return ret;
 	*len = msg.len;
 	if (msg.len > cap) {
 		/* Put it back: the next call sees it again. */
-		sub->read = read;
-		sub->next_seq = next_seq;
-		sub->have_seq = have_seq;
-		sub->held--;
+		sub->cur = before;
 		return -ENOBUFS;
 	}
 	if (msg.len)

@@ -23,6 +23,7 @@
 #define OFF_MAX_MESSAGE 24
 #define OFF_TAIL 128
 #define OFF_NEXT_SEQ 136
+#define OFF_EPOCH (256 + 24)
 #define OFF_OWNER 256
 #define OFF_SLOTS 640
 #define SLOT_LINE 128
@@ -32,6 +33,9 @@
 #define RECORD 16 /* record header: u32 len, u32 kind, u64 seq */
 #define KIND_MESSAGE 1
 #define KIND_WRAP 2
+/* A record's kind word: the kind in the low 8 bits, the epoch mark of the
+ * publisher that wrote it (1 for a new channel's first) in the high 24. */
+#define MARK(epoch) ((uint32_t)(epoch) << 8)
 #define STATE_ACTIVE 2
 #define STATE_EVICTED 3
 #define ALIGN MEMBRIDGE_CHANNEL_ALIGN
@@ -131,7 +135,8 @@ static void assert_record(const struct chan *c, uint64_t pos, uint32_t len, uint
 	size_t off = record_off(c, pos);
 
 	ck_assert_uint_eq(get32(c, off), len);
-	ck_assert_uint_eq(get32(c, off + 4), kind);
+	ck_assert_uint_eq(get32(c, off + 4) & 0xff, kind);
+	ck_assert_uint_ne(get32(c, off + 4) >> 8, 0);
 	ck_assert_uint_eq(get64(c, off + 8), seq);
 }
 
@@ -491,7 +496,8 @@ static void assert_header_before(const struct chan *c, const struct membridge_me
 	memcpy(&k, c->base + off - RECORD + 4, 4);
 	memcpy(&seq, c->base + off - RECORD + 8, 8);
 	ck_assert_uint_eq(len, m->len);
-	ck_assert_uint_eq(k, kind);
+	ck_assert_uint_eq(k & 0xff, kind);
+	ck_assert_uint_ne(k >> 8, 0);
 	ck_assert_uint_eq(seq, m->seq);
 }
 
@@ -522,14 +528,14 @@ START_TEST(test_layout_records)
 	ck_assert_uint_eq(get64(&c, OFF_TAIL), 64);
 	ck_assert_uint_eq(get64(&c, OFF_NEXT_SEQ), 1);
 	ck_assert_uint_eq(get32(&c, 896 + 1008), 10);
-	ck_assert_uint_eq(get32(&c, 896 + 1012), KIND_MESSAGE);
+	ck_assert_uint_eq(get32(&c, 896 + 1012), KIND_MESSAGE | MARK(1));
 	ck_assert_uint_eq(get64(&c, 896 + 1016), 0);
 	/* Position 64: header at 48..63. */
 	send_seeded(pub, 100, 1);
 	ck_assert_uint_eq(get64(&c, OFF_TAIL), 192);
 	ck_assert_uint_eq(get64(&c, OFF_NEXT_SEQ), 2);
 	ck_assert_uint_eq(get32(&c, 896 + 48), 100);
-	ck_assert_uint_eq(get32(&c, 896 + 52), KIND_MESSAGE);
+	ck_assert_uint_eq(get32(&c, 896 + 52), KIND_MESSAGE | MARK(1));
 	ck_assert_uint_eq(get64(&c, 896 + 56), 1);
 
 	mbt_assert_ok(membridge_subscriber_receive(a, &m, MEMBRIDGE_NO_WAIT));
@@ -561,9 +567,9 @@ START_TEST(test_layout_records)
 	/* 960 + 200 > 1024: a WRAP record at 960 (header at 944), the message
 	 * at 1024, its header in the last 16 bytes, its payload at offset 0. */
 	send_seeded(pub, 200, 5);
-	ck_assert_uint_eq(get32(&c, 896 + 944 + 4), KIND_WRAP);
+	ck_assert_uint_eq(get32(&c, 896 + 944 + 4), KIND_WRAP | MARK(1));
 	ck_assert_uint_eq(get32(&c, 896 + 1008), 200);
-	ck_assert_uint_eq(get32(&c, 896 + 1012), KIND_MESSAGE);
+	ck_assert_uint_eq(get32(&c, 896 + 1012), KIND_MESSAGE | MARK(1));
 	ck_assert_uint_eq(get64(&c, 896 + 1016), 5);
 	ck_assert_uint_eq(get64(&c, OFF_TAIL), next_pos(1024, 200));
 	ck_assert_uint_eq(get64(&c, OFF_NEXT_SEQ), 6);
@@ -612,7 +618,7 @@ START_TEST(test_layout_tight)
 	ck_assert_int_eq(membridge_subscriber_release(sub), 2);
 	/* offset 192 + 112 > 256: wraps to 512. */
 	send_seeded(pub, 112, 4);
-	ck_assert_uint_eq(get32(&c, record_off(&c, 448) + 4), KIND_WRAP);
+	ck_assert_uint_eq(get32(&c, record_off(&c, 448) + 4), KIND_WRAP | MARK(1));
 	assert_record(&c, 512, 112, KIND_MESSAGE, 4);
 	ck_assert_uint_eq(get64(&c, OFF_TAIL), 640);
 	mbt_assert_ok(membridge_subscriber_receive(sub, &m, MEMBRIDGE_NO_WAIT));
@@ -1164,6 +1170,41 @@ START_TEST(test_second_publisher_and_reopen)
 	assert_nothing(sub);
 	membridge_subscriber_close(sub);
 	membridge_publisher_close(other);
+	chan_free(&c);
+}
+END_TEST
+
+/* A publisher that died between its store of next_seq and its store of
+ * the tail leaves a gap in the sequence numbers: its successor's records
+ * carry another epoch mark, so subscribers take the jump. Within one
+ * publisher's records a jump is corruption. */
+START_TEST(test_takeover_gap)
+{
+	struct membridge_publisher *pub;
+	struct membridge_subscriber *sub;
+	struct membridge_message m;
+	struct chan c;
+
+	chan_make(&c, 1024, 100, 2);
+	mbt_assert_ok(membridge_publisher_open(c.seg, &pub));
+	mbt_assert_ok(membridge_subscriber_open(c.seg, 0, &sub));
+	send_seeded(pub, 10, 0);
+	receive_seeded(sub, 10, 0, 0);
+	membridge_publisher_close(pub);
+	set64(&c, OFF_NEXT_SEQ, get64(&c, OFF_NEXT_SEQ) + 1); /* the dead one's store */
+	mbt_assert_ok(membridge_publisher_open(c.seg, &pub));
+	ck_assert_uint_eq(get64(&c, OFF_EPOCH), 2);
+	send_seeded(pub, 20, 1);
+	mbt_assert_ok(membridge_subscriber_receive(sub, &m, MEMBRIDGE_NO_WAIT));
+	ck_assert_uint_eq(m.seq, 2);
+	ck_assert_uint_eq(get32(&c, record_off(&c, 64) + 4), KIND_MESSAGE | MARK(2));
+	membridge_subscriber_release(sub);
+	/* The same publisher skipping a number: -EBADMSG. */
+	send_seeded(pub, 20, 2);
+	set64(&c, record_off(&c, 128) + 8, 4);
+	mbt_assert_ret(membridge_subscriber_receive(sub, &m, MEMBRIDGE_NO_WAIT), -EBADMSG);
+	membridge_subscriber_close(sub);
+	membridge_publisher_close(pub);
 	chan_free(&c);
 }
 END_TEST
@@ -1809,6 +1850,7 @@ int main(void)
 	tcase_add_test(tc, test_evict);
 	tcase_add_test(tc, test_second_publisher_and_reopen);
 	tcase_add_test(tc, test_taken_over);
+	tcase_add_test(tc, test_takeover_gap);
 	tcase_add_test(tc, test_subscribers_lag_and_inspect);
 	tcase_add_test(tc, test_null_and_invalid);
 	suite_add_tcase(s, tc);
