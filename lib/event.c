@@ -157,10 +157,17 @@ int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int64_t max_slice_ns,
 }
 
 /* mb_event_notify's slow path: somebody counts as a sleeper; wake only if
- * the lease says a live one may be asleep (see sleep_until). */
+ * the lease says a live one may be asleep (see sleep_until). Taking the
+ * lease away makes the wake-up once per sleep: until the sleepers raise it
+ * again, before they next check their condition, further notifiers make
+ * no system call (and those checks see what the notifiers published). */
 void mb_event_wake(struct mb_event *ev)
 {
-	if (atomic_load_explicit(&ev->lease, memory_order_relaxed) <= mb_os_now_ns())
+	int64_t lease = atomic_load_explicit(&ev->lease, memory_order_relaxed);
+
+	if (lease <= mb_os_now_ns() ||
+	    !atomic_compare_exchange_strong_explicit(&ev->lease, &lease, 0, memory_order_relaxed,
+						     memory_order_relaxed))
 		return;
 	atomic_fetch_add_explicit(&ev->seq, 1, memory_order_release);
 	mb_os_wake(&ev->seq);
