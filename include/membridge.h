@@ -441,8 +441,9 @@ MEMBRIDGE_API size_t membridge_channel_segment_size(const struct membridge_chann
  * handle did not create seg, -EEXIST if something was written there. */
 MEMBRIDGE_API int membridge_channel_init(struct membridge_segment *seg,
 					 const struct membridge_channel_config *cfg);
-/* The shape of the channel in seg. -EAGAIN: not initialised yet (all zero);
- * -EPROTO: a layout version newer than this library's; -EBADMSG: not a
+/* The shape of the channel in seg. -EAGAIN: not initialised yet (no magic
+ * yet, which the creator stores last); -EPROTO: a layout version newer
+ * than this library's, or policy flags it does not know; -EBADMSG: not a
  * channel, or a header no channel can have. */
 MEMBRIDGE_API int membridge_channel_config(const struct membridge_segment *seg,
 					   struct membridge_channel_config *cfg);
@@ -460,8 +461,9 @@ struct membridge_subscriber;
 
 /* Become the channel's publisher: -EBUSY while another live publisher has
  * it; a dead publisher's place is taken over, its loaned messages dropped,
- * and the stream goes on with the next sequence number. Errors as for
- * membridge_channel_config(). */
+ * and the stream goes on with the next sequence number. -EBADMSG for a
+ * corrupt tail, -ENOMEM, or errors as for membridge_channel_config(). A
+ * handle belongs to the process that opened it. */
 MEMBRIDGE_API int membridge_publisher_open(struct membridge_segment *seg,
 					   struct membridge_publisher **pubp);
 /* Drop any loan and give up the channel (subscribers keep what was published). */
@@ -471,7 +473,9 @@ MEMBRIDGE_API void membridge_publisher_close(struct membridge_publisher *pub);
  * Loans add up until membridge_publisher_publish() or _abort(): a batch
  * becomes visible with one store. Waits for space while subscribers hold
  * it: -EAGAIN (timeout 0), -ETIMEDOUT, -EINTR; -EMSGSIZE when len >
- * max_message; -ECONNRESET if another process took the channel over. */
+ * max_message; -ENOBUFS when it cannot fit beside the loans not yet
+ * published (publish them first); -ECONNRESET if another process took the
+ * channel over. */
 MEMBRIDGE_API int membridge_publisher_loan(struct membridge_publisher *pub, size_t len,
 					   void **data, int64_t timeout_ns);
 /* Shorten the newest loan to len bytes (len <= its loaned length). */
@@ -503,7 +507,10 @@ MEMBRIDGE_API int membridge_publisher_send_batch(struct membridge_publisher *pub
 
 /* Join the channel in a free slot (a dead subscriber's slot is freed for
  * it): -EUSERS when every slot holds a live subscriber; -EINVAL for unknown
- * flags; errors as for membridge_channel_config(). */
+ * flags; -EAGAIN if a publisher kept moving past every start it tried;
+ * -EBADMSG for a corrupt tail; -ENOMEM; errors as for
+ * membridge_channel_config(). A handle belongs to the process that opened
+ * it: a child after fork(2) opens its own. */
 MEMBRIDGE_API int membridge_subscriber_open(struct membridge_segment *seg, unsigned flags,
 					    struct membridge_subscriber **subp);
 /* Release what it holds and leave the channel. */
@@ -517,7 +524,8 @@ MEMBRIDGE_API unsigned membridge_subscriber_slot(const struct membridge_subscrib
 MEMBRIDGE_API int membridge_subscriber_receive(struct membridge_subscriber *sub,
 					       struct membridge_message *msg,
 					       int64_t timeout_ns);
-/* Up to `max` messages in place; waits only for the first. Returns how many. */
+/* Up to `max` messages in place; waits only for the first. Returns how many
+ * (an error after the first comes back from the next call). */
 MEMBRIDGE_API int membridge_subscriber_receive_batch(struct membridge_subscriber *sub,
 						     struct membridge_message *msgs, size_t max,
 						     int64_t timeout_ns);

@@ -163,7 +163,7 @@ static int read_config(const void *base, size_t size, struct membridge_channel_c
 	magic = atomic_load_explicit(&((struct chan_header *)base)->magic, memory_order_acquire);
 	version = hdr->version;
 	if (magic == 0)
-		return version == 0 ? -EAGAIN : -EBADMSG;
+		return -EAGAIN; /* the creator stores the magic last */
 	if (magic != CHAN_MAGIC || version == 0)
 		return -EBADMSG;
 	if (version > MEMBRIDGE_CHANNEL_VERSION)
@@ -413,7 +413,8 @@ void membridge_publisher_close(struct membridge_publisher *p)
 	if (!p)
 		return;
 	self = p->c.self;
-	atomic_store_explicit(&p->c.space->armed, 0, memory_order_relaxed);
+	if (still_publisher(p))
+		atomic_store_explicit(&p->c.space->armed, 0, memory_order_relaxed);
 	atomic_compare_exchange_strong_explicit(&p->c.ctl->owner, &self, 0,
 						memory_order_release, memory_order_relaxed);
 	chan_close(&p->c);
@@ -445,6 +446,8 @@ int membridge_publisher_loan(struct membridge_publisher *p, size_t len, void **d
 	if (off + len > c->size)
 		pos += c->size - off;
 	end = chan_next_pos(pos, len);
+	if (end - p->published > c->size)
+		return -ENOBUFS; /* never fits beside the loans: publish them first */
 	if (end > p->limit) {
 		ret = wait_space(p, end, timeout_ns);
 		if (ret < 0)
@@ -1045,13 +1048,10 @@ int membridge_subscriber_receive_batch(struct membridge_subscriber *sub,
 	ret = membridge_subscriber_receive(sub, &msgs[0], timeout_ns);
 	if (ret < 0)
 		return ret;
-	for (n = 1; n < max && n < INT32_MAX; n++) {
-		ret = next_message(sub, &msgs[n]);
-		if (ret < 0)
-			return ret;
-		if (ret == 0)
+	/* An error after the first message waits for the next call. */
+	for (n = 1; n < max && n < INT32_MAX; n++)
+		if (next_message(sub, &msgs[n]) <= 0)
 			break;
-	}
 	return (int)n;
 }
 

@@ -390,7 +390,7 @@ static const struct {
 	{ "valid", OFF_VERSION, 4, 1, 0 },
 	{ "magic", OFF_MAGIC, 4, 0x5843424d, -EBADMSG }, /* "MBCX" */
 	{ "magic byte-swapped", OFF_MAGIC, 4, 0x4d424348, -EBADMSG },
-	{ "magic 0, version 1", OFF_MAGIC, 4, 0, -EBADMSG },
+	{ "magic 0, version 1 (mid-init)", OFF_MAGIC, 4, 0, -EAGAIN },
 	{ "version 0", OFF_VERSION, 4, 0, -EBADMSG },
 	{ "version 2", OFF_VERSION, 4, 2, -EPROTO },
 	{ "version max", OFF_VERSION, 4, UINT32_MAX, -EPROTO },
