@@ -47,9 +47,16 @@ static int monotonic_ns(int64_t *ns)
 	return *ns == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
+/* The longest single library wait. The library ends a wait with -EINTR
+ * when a signal handler runs during it, but Python's handler may run just
+ * before (in the extension's own code, between its check of the signals
+ * and the library's first step): then the wait goes on, and only the end
+ * of this slice lets the signal be seen. */
+#define MAX_SLICE_NS INT64_C(100000000)
+
 int mb_wait(mb_wait_fn fn, void *ctx, int64_t timeout_ns)
 {
-	int64_t deadline = 0, now, left = timeout_ns;
+	int64_t deadline = 0, now, left = timeout_ns, slice;
 	int ret = fn(ctx, MEMBRIDGE_NO_WAIT);
 
 	if ((ret != -EAGAIN && ret != -EINTR) || timeout_ns == MEMBRIDGE_NO_WAIT)
@@ -59,16 +66,19 @@ int mb_wait(mb_wait_fn fn, void *ctx, int64_t timeout_ns)
 			return MB_PY_RAISED;
 		deadline = now + timeout_ns;
 	}
-	/* The library returns -EINTR once a signal handler ran during the
-	 * wait: run Python's handlers, then retry with the time left (PEP 475). */
+	/* Run Python's handlers first (one may have run since the last
+	 * bytecode), then wait in slices with the time left, until the call
+	 * succeeds, fails, or a handler raises (PEP 475). */
 	for (;;) {
-		Py_BEGIN_ALLOW_THREADS
-		ret = fn(ctx, left);
-		Py_END_ALLOW_THREADS
-		if (ret != -EINTR)
-			return ret;
 		if (PyErr_CheckSignals() < 0)
 			return MB_PY_RAISED;
+		slice = timeout_ns == MEMBRIDGE_WAIT_FOREVER || left > MAX_SLICE_NS ? MAX_SLICE_NS
+										  : left;
+		Py_BEGIN_ALLOW_THREADS
+		ret = fn(ctx, slice);
+		Py_END_ALLOW_THREADS
+		if (ret != -EINTR && ret != -ETIMEDOUT)
+			return ret;
 		if (timeout_ns == MEMBRIDGE_WAIT_FOREVER)
 			continue;
 		if (monotonic_ns(&now) < 0)

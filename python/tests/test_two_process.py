@@ -228,7 +228,10 @@ def test_blocking_push_woken_by_other_process(shm_name):
 
 
 INTERRUPTIBLE = """
-    import sys, time, membridge
+    import signal, sys, time, membridge
+    # A runner may have started us with SIGINT ignored (a background job of
+    # a non-interactive shell, nohup): Python then installs no handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     mem = membridge.SharedMemory.open(sys.argv[1])
     what = sys.argv[2]
     if what.startswith("view"):
