@@ -40,7 +40,7 @@
 #define DESC_SIZE 32
 #define MAX_OPS 512
 #define MAX_SUBS 4
-#define MAX_OPENS 24     /* subscriber opens per input: a peer can make each spin */
+#define MAX_OPENS 8      /* subscriber opens per input: a peer can make each spin 80 ms */
 #define STORE 256        /* messages the model remembers (>= 2 data areas' worth) */
 #define MAX_HELD 256
 #define MAX_SLOTS 8
@@ -876,8 +876,11 @@ static void op_read(struct sub *s, struct input *in)
 		CHECK_CODE(ret, 0, -EAGAIN, -ECONNRESET, -EBADMSG, -ENOBUFS);
 		if (ret == 0 || ret == -ENOBUFS)
 			FZ_CHECK(len <= s->cfg.max_message, "read %zu bytes", len);
-		if (ret == 0)
+		if (ret == 0) {
+			/* It took the next message in order. */
+			s->last_seq += s->have_seq;
 			model_release(s);
+		}
 		free(buf);
 		return;
 	}
@@ -1150,6 +1153,25 @@ static void op_misc(uint8_t op)
 	}
 }
 
+/*
+ * One operation. The opcode's low 4 bits choose it; for subscriber calls
+ * bits 4-5 are the handle (2 and 3 use the second mapping), bit 6 asks for
+ * a short timeout instead of none (receive, loan, send: -ETIMEDOUT, not
+ * -EAGAIN) or, in an open, for MEMBRIDGE_SUBSCRIBE_OLDEST; bit 7 of an open
+ * passes an unknown flag. Arguments follow the opcode:
+ *   0 subscriber open        1 receive          2 receive_batch (max)
+ *   3 release                4 read (cap / 8)   5 subscriber close
+ *   6 publisher open         7 loan (u16 length; bit 4: modulo max_message + 1)
+ *   8 shrink (u16)           9 publish         10 abort
+ *  11 send, bits 4-5: 0 send (u16), 1 sendv in two pieces (u16),
+ *     2 send_batch (count, u16 lengths), 3 a send longer than max_message
+ *  12 evict (slot)          13 inspect (max slots; bit 4 or no publisher:
+ *                              membridge_channel_inspect, else
+ *                              membridge_publisher_subscribers)
+ *  14 a peer's write (region, offset, length, bytes; see op_scribble())
+ *  15 bits 4-5: 0 reset, 1 publisher descriptor, 2 subscriber descriptor
+ *     (handle in bits 6-7), 3 publisher close
+ */
 static void run_op(uint8_t op, struct input *in)
 {
 	struct sub *s = &m.sub[op >> 4 & 3];
