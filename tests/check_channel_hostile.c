@@ -30,9 +30,11 @@
  * (valgrind: ten times that). */
 #define CALL_TIMEOUT_NS (5 * MBT_MS)
 #define CALL_SLACK_NS MBT_PROMPT_NS
-/* An honest process gives up after this many timeouts in a row (2 s, 20 s
+/* An honest process gives up after this many timeouts in a row (5 s, 30 s
  * under valgrind): the others stopped, on an error or at the end. */
-#define IDLE_LIMIT (mbt_under_valgrind() ? 4000u : 400u)
+#define IDLE_LIMIT (mbt_under_valgrind() ? 6000u : 1000u)
+/* Bounds of the waits for the others to get going: a minute at least. */
+#define JOIN_WAITS 60000u
 
 /* Counts, scaled down under valgrind. */
 static unsigned messages_total(void)
@@ -186,7 +188,7 @@ static int publisher_main(void *arg)
 	if (membridge_publisher_open(seg, &pub) < 0)
 		return 21;
 	/* Both subscribers join before the first message (bounded). */
-	for (wait = 0; wait < 5000 && atomic_load(&run->sh->joined) < SUBSCRIBERS; wait++)
+	for (wait = 0; wait < JOIN_WAITS && atomic_load(&run->sh->joined) < SUBSCRIBERS; wait++)
 		mbt_sleep_ns(MBT_MS);
 	while (number < messages_total() && idle < IDLE_LIMIT) {
 		t0 = mbt_now_ns();
@@ -374,9 +376,9 @@ static int scribbler_main(void *arg)
 		return 20;
 	base = membridge_segment_data(seg);
 	/* A clean stream first (bounded: the publisher may stop early). */
-	for (wait = 0; wait < 20000 && atomic_load(&run->sh->sent) < messages_clean() &&
+	for (wait = 0; wait < JOIN_WAITS && atomic_load(&run->sh->sent) < messages_clean() &&
 		       !atomic_load(&run->sh->publisher_done); wait++)
-		mbt_sleep_ns(MBT_MS / 4);
+		mbt_sleep_ns(MBT_MS);
 	for (i = 0; i < scribble_total(); i++) {
 		atomic_fetch_add(&run->sh->scribbles, 1);
 		scribble(base, &rng);
@@ -394,7 +396,7 @@ static void run_all(struct run *run)
 	static int (*const mains[N_ROLES])(void *) = {
 		publisher_main, sub_a_main, sub_b_main, scribbler_main,
 	};
-	int64_t deadline = mbt_now_ns() + (mbt_under_valgrind() ? 600000 : 60000) * MBT_MS;
+	int64_t deadline = mbt_now_ns() + (mbt_under_valgrind() ? 600000 : 120000) * MBT_MS;
 	int roles = run->hostile ? N_ROLES : N_ROLES - 1, left = roles, status[N_ROLES], i;
 	pid_t pids[N_ROLES] = { 0 };
 	bool hung = false;
