@@ -751,8 +751,9 @@ static uint64_t oldest_held(const struct chan *c, const struct chan_slot *self, 
 		struct chan_slot *s = slot_at(c, i);
 		uint64_t head;
 
-		if (s == self || atomic_load_explicit(&s->state, memory_order_acquire) != SLOT_ACTIVE)
-			continue;
+		if (s == self || atomic_load_explicit(&s->state, memory_order_acquire) != SLOT_ACTIVE ||
+		    mb_process_gone(atomic_load_explicit(&s->owner, memory_order_relaxed), c->self))
+			continue; /* a dead subscriber holds nothing for the living */
 		head = atomic_load_explicit(&s->head, memory_order_acquire);
 		if (head <= tail && tail - head <= c->size && head % CHAN_ALIGN == 0 && head < min)
 			min = head;

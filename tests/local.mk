@@ -87,3 +87,11 @@ tests_check_channel_LDADD = $(MBT_LDADD)
 tests_check_channel_procs_SOURCES = tests/check_channel_procs.c $(MBT_HELPERS)
 tests_check_channel_procs_CFLAGS = $(MBT_CFLAGS)
 tests_check_channel_procs_LDADD = $(MBT_LDADD)
+
+# Security: a hostile peer scribbling on a live channel while a publisher
+# streams checked messages to two subscribers; then a clean stream.
+check_PROGRAMS += tests/check_channel_hostile
+TESTS += tests/check_channel_hostile
+tests_check_channel_hostile_SOURCES = tests/check_channel_hostile.c $(MBT_HELPERS)
+tests_check_channel_hostile_CFLAGS = $(MBT_CFLAGS)
+tests_check_channel_hostile_LDADD = $(MBT_LDADD)
