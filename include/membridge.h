@@ -46,10 +46,14 @@
 
 #ifdef _WIN32
 /* mingw-w64's errno.h has no ESTALE, which membridge_spsc_consume()
- * returns: the library and its users share Linux's value. */
+ * returns, nor EUSERS, which membridge_subscriber_open() returns: the
+ * library and its users share Linux's values. */
 #include <errno.h>
 #ifndef ESTALE
 #define ESTALE 116
+#endif
+#ifndef EUSERS
+#define EUSERS 87
 #endif
 #endif
 
