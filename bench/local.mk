@@ -8,6 +8,8 @@
 BENCH_PROGS = \
 	bench/ring_rate \
 	bench/ring_latency \
+	bench/channel_rate \
+	bench/channel_latency \
 	bench/lock_bench
 if !MB_WINDOWS
 check_PROGRAMS += $(BENCH_PROGS)
@@ -27,6 +29,24 @@ bench_ring_latency_SOURCES = bench/ring_latency.c bench/ref-ring.c bench/ref-rin
 	$(BENCH_COMMON)
 bench_ring_latency_CPPFLAGS = $(BENCH_CPPFLAGS)
 bench_ring_latency_LDADD = $(BENCH_LDADD)
+# The channel benchmarks; with iceoryx's C binding (configure), iceoryx is
+# one of their peers.
+CHANNEL_BENCH_COMMON = bench/channel-common.c bench/channel-common.h $(BENCH_COMMON)
+CHANNEL_BENCH_CPPFLAGS = $(BENCH_CPPFLAGS)
+CHANNEL_BENCH_LDADD = $(BENCH_LDADD)
+if HAVE_ICEORYX
+CHANNEL_BENCH_COMMON += bench/iceoryx-peer.c bench/iceoryx-peer.h
+CHANNEL_BENCH_CPPFLAGS += -DMB_BENCH_ICEORYX $(ICEORYX_CFLAGS)
+CHANNEL_BENCH_LDADD += $(ICEORYX_LIBS)
+endif
+bench_channel_rate_SOURCES = bench/channel_rate.c bench/ref-ring.c bench/ref-ring.h \
+	$(CHANNEL_BENCH_COMMON)
+bench_channel_rate_CPPFLAGS = $(CHANNEL_BENCH_CPPFLAGS)
+bench_channel_rate_LDADD = $(CHANNEL_BENCH_LDADD)
+bench_channel_latency_SOURCES = bench/channel_latency.c bench/ref-ring.c bench/ref-ring.h \
+	$(CHANNEL_BENCH_COMMON)
+bench_channel_latency_CPPFLAGS = $(CHANNEL_BENCH_CPPFLAGS)
+bench_channel_latency_LDADD = $(CHANNEL_BENCH_LDADD)
 bench_lock_bench_SOURCES = bench/lock_bench.c $(BENCH_COMMON)
 bench_lock_bench_CPPFLAGS = $(BENCH_CPPFLAGS)
 bench_lock_bench_CFLAGS = $(AM_CFLAGS) -pthread
@@ -38,8 +58,8 @@ EXTRA_DIST += bench/pyring.py
 EXTRA_DIST += bench/results/bench.md bench/results/bench.png
 
 BENCH_OUT = bench-results
-# The lines of a program's output that go to results.tsv: RESULT or NOTE, then a tab.
-BENCH_LINES = ^(RESULT|NOTE)[[:cntrl:]]
+# The lines of a program's output that go to results.tsv: RESULT, NOTE or GOAL, then a tab.
+BENCH_LINES = ^(RESULT|NOTE|GOAL)[[:cntrl:]]
 if HAVE_PYTHON
 BENCH_PY_DEPS = python-ext
 BENCH_PY = yes

@@ -7,7 +7,9 @@ usage: report.py [--dir DIR] [--command CMD] [--cc CC]
 Reads DIR/results.tsv (default DIR: bench-results), whose lines are
   RESULT<TAB>group<TAB>case<TAB>impl<TAB>value<TAB>unit
   NOTE<TAB>group<TAB>text
-and DIR/commands.txt (one benchmark command a line, optional). Prints one
+  GOAL<TAB>group<TAB>case<TAB>impl<TAB>ratio
+(a GOAL: membridge should beat impl in that case by at least ratio; the
+table says whether it did) and DIR/commands.txt (one benchmark command a line, optional). Prints one
 table per group with the ratio of membridge (impl "membridge") to each
 peer, oriented so that a ratio above 1 means membridge wins: membridge / peer
 for rates (msg/s, ops/s), peer / membridge for times and CPU use (ns, us,
@@ -36,6 +38,7 @@ class Group:
         self.cases = []
         self.impls = []
         self.notes = []
+        self.goals = {}  # (case, impl) -> the ratio membridge should reach
 
     def add(self, case, impl, value, unit):
         if case not in self.cases:
@@ -60,6 +63,9 @@ def read_results(path):
                 groups.setdefault(group, Group(group)).add(case, impl, float(value), unit)
             elif fields[0] == "NOTE" and len(fields) == 3:
                 groups.setdefault(fields[1], Group(fields[1])).notes.append(fields[2])
+            elif fields[0] == "GOAL" and len(fields) == 5:
+                _, group, case, impl, goal = fields
+                groups.setdefault(group, Group(group)).goals[(case, impl)] = float(goal)
             elif line.strip():
                 sys.exit("%s:%d: not a RESULT or NOTE line: %r" % (path, lineno, line))
     return list(groups.values())
@@ -98,8 +104,19 @@ def fmt_ratio(r):
     return "%.2f×" % r if r < 10 else "%.1f×" % r
 
 
+def fmt_goal(goal, r):
+    """Whether ratio r reached the goal, e.g. "≥ 2× MISSED"."""
+    if goal is None:
+        return ""
+    shown = "≥ %g×" % goal
+    if r is None:
+        return shown + " (no figure)"
+    return shown + (" met" if r >= goal else " MISSED")
+
+
 def table(group):
-    """Rows of (case, impl, value, ratio) strings."""
+    """Rows of (case, impl, value, ratio) strings, and a goal string each
+    if the group has goals."""
     rows = []
     for case in group.cases:
         ours = group.rows.get((case, OURS))
@@ -107,14 +124,23 @@ def table(group):
             if (case, impl) not in group.rows:
                 continue
             value, unit = group.rows[(case, impl)]
+            r = None
             if impl == OURS:
-                r = "(ours)"
+                shown = "(ours)"
             elif ours is None:
-                r = "—"
+                shown = "—"
             else:
-                r = fmt_ratio(ratio(ours[0], value, unit))
-            rows.append((case, impl, fmt_value(value, unit), r))
+                r = ratio(ours[0], value, unit)
+                shown = fmt_ratio(r)
+            row = (case, impl, fmt_value(value, unit), shown)
+            if group.goals:
+                row += (fmt_goal(group.goals.get((case, impl)), r),)
+            rows.append(row)
     return rows
+
+
+def header(group):
+    return ("case", "impl", "value", "ratio") + (("goal",) if group.goals else ())
 
 
 def direction(group):
@@ -159,8 +185,8 @@ def text_report(groups, info, command, commands):
     out = []
     for g in groups:
         rows = table(g)
-        head = ("case", "impl", "value", "ratio")
-        widths = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
+        head = header(g)
+        widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
         out.append("")
         out.append("== %s   (ratio = %s)" % (g.name, direction(g)))
         line = "  ".join(h.ljust(w) for h, w in zip(head, widths))
@@ -195,8 +221,9 @@ def markdown_report(groups, info, command, commands, chart):
     if chart:
         out += ["![message rates, log scale](%s)" % chart, ""]
     for g in groups:
+        head = header(g)
         out += ["## %s" % g.name, "", "Ratio: %s." % direction(g), "",
-                "| case | impl | value | ratio |", "|---|---|--:|--:|"]
+                "| %s |" % " | ".join(head), "|---|---|--:|--:|" + "--|" * (len(head) - 4)]
         last_case = None
         for r in table(g):
             case = r[0] if r[0] != last_case else ""

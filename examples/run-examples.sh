@@ -10,6 +10,7 @@ here=$(dirname "$0")
 tag=$$
 view=/membridge-check-view-$tag
 ring=/membridge-check-ring-$tag
+chan=/membridge-check-channel-$tag
 out=$(mktemp -d "${TMPDIR:-/tmp}/membridge-examples.XXXXXX") || exit 99
 pids=
 sp_pid=
@@ -23,7 +24,7 @@ cleanup() {
 	rm -rf "$out"
 	# Whatever a failed run left behind in /dev/shm.
 	if [ -d /dev/shm ]; then
-		for n in "$view" "$ring" ${sp_pid:+/membridge-example-view-$sp_pid} \
+		for n in "$view" "$ring" "$chan" ${sp_pid:+/membridge-example-view-$sp_pid} \
 			 ${sp_pid:+/membridge-example-ring-$sp_pid}; do
 			rm -f "/dev/shm$n" "/dev/shm$n.membridge-wait"
 		done
@@ -103,8 +104,37 @@ grep -q '^ring_consumer: received 100000 messages, all in order, ' "$out/ring" |
 	fail "the consumer did not report 100000 messages"
 grep -q '^ring_consumer: rate ' "$out/ring" || fail "the consumer did not report a rate"
 
+# 4. A channel: one publisher, two subscriber processes. The subscribers
+# start first and wait for the segment; the publisher waits for both to
+# join before it publishes, so each must see every message.
+echo "== channel_publisher + 2 channel_subscriber"
+"$bin/channel_subscriber" "$chan" -n 100000 >"$out/sub1" 2>&1 &
+sub1_pid=$!
+"$bin/channel_subscriber" "$chan" -n 100000 >"$out/sub2" 2>&1 &
+sub2_pid=$!
+pids="$sub1_pid $sub2_pid"
+"$bin/channel_publisher" "$chan" -n 100000 -s 2 >"$out/pub" 2>&1 ||
+	fail "channel_publisher exited with $?"
+wait "$sub1_pid" || fail "the first channel_subscriber exited with $?"
+wait "$sub2_pid" || fail "the second channel_subscriber exited with $?"
+pids=
+cat "$out/pub" "$out/sub1" "$out/sub2"
+expect "$out/pub" \
+	"channel_publisher: $chan: subscribers joined: 2" \
+	'channel_publisher: published 100000 messages and the end marker'
+for sub in "$out/sub1" "$out/sub2"; do
+	expect "$sub" \
+		'  message 0' \
+		'  message 1' \
+		'  message 2' \
+		'  message 99999' \
+		'channel_subscriber: received 100000 messages in order, then the end marker'
+	grep -q "^channel_subscriber: joined $chan in slot [0-3]\$" "$sub" ||
+		fail "$(basename "$sub") does not say which slot it joined"
+done
+
 # Nothing of ours may be left in /dev/shm.
-for n in "$view" "$ring" "/membridge-example-view-$sp_pid" "/membridge-example-ring-$sp_pid"; do
+for n in "$view" "$ring" "$chan" "/membridge-example-view-$sp_pid" "/membridge-example-ring-$sp_pid"; do
 	for f in "/dev/shm$n" "/dev/shm$n.membridge-wait"; do
 		[ ! -e "$f" ] || fail "left behind: $f"
 	done

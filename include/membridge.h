@@ -46,10 +46,14 @@
 
 #ifdef _WIN32
 /* mingw-w64's errno.h has no ESTALE, which membridge_spsc_consume()
- * returns: the library and its users share Linux's value. */
+ * returns, nor EUSERS, which membridge_subscriber_open() returns: the
+ * library and its users share Linux's values. */
 #include <errno.h>
 #ifndef ESTALE
 #define ESTALE 116
+#endif
+#ifndef EUSERS
+#define EUSERS 87
 #endif
 #endif
 
@@ -381,6 +385,200 @@ MEMBRIDGE_API int membridge_spsc_space(const struct membridge_spsc *spsc, size_t
 MEMBRIDGE_API int membridge_spsc_is_empty(const struct membridge_spsc *spsc);
 MEMBRIDGE_API int membridge_spsc_is_full(const struct membridge_spsc *spsc);
 
+/* Event-loop integration (Linux), as for the channel: a descriptor that
+ * becomes readable when a message may be waiting (data) or space may have
+ * come (space). Edge style: pop (push) until it returns -EAGAIN with
+ * timeout 0, which arms the descriptor, then wait on it; pop (push) again
+ * after a wake-up, which may be spurious. Only peers that use this library
+ * ring it (a process that pushes by the plain rules alone does not), and
+ * only from the same network namespace. -ENOTSUP on other systems or when
+ * the segment has no companion. The descriptor belongs to the handle. */
+MEMBRIDGE_API int membridge_spsc_data_fd(struct membridge_spsc *spsc);
+MEMBRIDGE_API int membridge_spsc_space_fd(struct membridge_spsc *spsc);
+
+/* --------------------------------------------------------------- channel */
+
+/*
+ * A channel: zero-copy publish/subscribe through one segment, in a
+ * versioned layout of its own (membridge(7)). One publisher at a time loans
+ * space in the segment, writes a message there and publishes it; each of up
+ * to `subscribers` subscribers reads every message published after it
+ * joined, in place, in order, exactly once, and releases it. Space is
+ * reused only when every live subscriber has released it: a full channel
+ * makes the publisher wait, it never costs a live subscriber a message. A
+ * payload is one contiguous span, MEMBRIDGE_CHANNEL_ALIGN-byte aligned.
+ * Waiting sleeps on words inside the segment (no companion); each handle
+ * can also give a file descriptor for poll(2) and event loops (Linux).
+ * A publisher or subscriber whose process died is noticed and replaced or
+ * dropped. Every value read from the segment is checked before use
+ * (-EBADMSG when a peer broke it). Thread safety: one thread at a time per
+ * handle.
+ */
+
+/* The layout version this library writes and reads. */
+#define MEMBRIDGE_CHANNEL_VERSION 1u
+/* Payload alignment inside the segment. */
+#define MEMBRIDGE_CHANNEL_ALIGN 64u
+/* Subscriber slots a channel can have. */
+#define MEMBRIDGE_CHANNEL_MAX_SUBSCRIBERS 1024u
+/* Largest max_message (a message length is a uint32). */
+#define MEMBRIDGE_CHANNEL_MAX_MESSAGE (UINT32_MAX - MEMBRIDGE_CHANNEL_ALIGN)
+
+/* A channel's shape, fixed when it is created. */
+struct membridge_channel_config {
+	uint64_t data_size;   /* bytes for messages: a multiple of
+			       * MEMBRIDGE_CHANNEL_ALIGN, at least twice
+			       * membridge_channel_record_size(max_message) */
+	uint64_t max_message; /* largest payload, 1..MEMBRIDGE_CHANNEL_MAX_MESSAGE */
+	uint32_t subscribers; /* slots, 1..MEMBRIDGE_CHANNEL_MAX_SUBSCRIBERS */
+	uint32_t flags;       /* policy flags; version 1 defines none: 0 */
+};
+
+/* Data-area bytes one message of `len` payload bytes takes (its 16-byte
+ * record header and padding included); 0 if len > MEMBRIDGE_CHANNEL_MAX_MESSAGE. */
+MEMBRIDGE_API size_t membridge_channel_record_size(size_t len);
+/* Segment bytes a channel of shape cfg needs; 0 if cfg is not a valid shape. */
+MEMBRIDGE_API size_t membridge_channel_segment_size(const struct membridge_channel_config *cfg);
+/* Write a channel of shape cfg into seg, a segment this handle created with
+ * exactly membridge_channel_segment_size(cfg) bytes and nothing written yet.
+ * -EINVAL for an invalid shape or a segment of another size, -EPERM if this
+ * handle did not create seg, -EEXIST if something was written there. */
+MEMBRIDGE_API int membridge_channel_init(struct membridge_segment *seg,
+					 const struct membridge_channel_config *cfg);
+/* The shape of the channel in seg. -EAGAIN: not initialised yet (no magic
+ * yet, which the creator stores last); -EPROTO: a layout version newer
+ * than this library's, or policy flags it does not know; -EBADMSG: not a
+ * channel, or a header no channel can have. */
+MEMBRIDGE_API int membridge_channel_config(const struct membridge_segment *seg,
+					   struct membridge_channel_config *cfg);
+
+/* One message seen in place, valid until it is released. */
+struct membridge_message {
+	const void *data; /* MEMBRIDGE_CHANNEL_ALIGN-aligned, in the segment */
+	size_t len;
+	uint64_t seq;     /* 0 for the channel's first message, then +1; it
+			   * skips where a publisher died while publishing */
+};
+
+struct membridge_publisher;
+struct membridge_subscriber;
+
+/* Become the channel's publisher: -EBUSY while another live publisher has
+ * it; a dead publisher's place is taken over, its loaned messages dropped,
+ * and the stream goes on with the next sequence number. -EBADMSG for a
+ * corrupt tail, -ENOMEM, or errors as for membridge_channel_config(). A
+ * handle belongs to the process that opened it. */
+MEMBRIDGE_API int membridge_publisher_open(struct membridge_segment *seg,
+					   struct membridge_publisher **pubp);
+/* Drop any loan and give up the channel (subscribers keep what was published). */
+MEMBRIDGE_API void membridge_publisher_close(struct membridge_publisher *pub);
+
+/* Loan len bytes for the next message and return where to write them.
+ * Loans add up until membridge_publisher_publish() or _abort(): a batch
+ * becomes visible with one store. Waits for space while subscribers hold
+ * it: -EAGAIN (timeout 0), -ETIMEDOUT, -EINTR; -EMSGSIZE when len >
+ * max_message; -ENOBUFS when it cannot fit beside the loans not yet
+ * published (publish them first); -ECONNRESET if another process took the
+ * channel over. */
+MEMBRIDGE_API int membridge_publisher_loan(struct membridge_publisher *pub, size_t len,
+					   void **data, int64_t timeout_ns);
+/* Shorten the newest loan to len bytes (len <= its loaned length). */
+MEMBRIDGE_API int membridge_publisher_shrink(struct membridge_publisher *pub, size_t len);
+/* Make every loaned message visible to every subscriber, in loan order;
+ * returns how many were published. */
+MEMBRIDGE_API int membridge_publisher_publish(struct membridge_publisher *pub);
+/* Drop every loaned message unpublished; returns how many. */
+MEMBRIDGE_API int membridge_publisher_abort(struct membridge_publisher *pub);
+/* Copy one message in and publish it (with any earlier loans). */
+MEMBRIDGE_API int membridge_publisher_send(struct membridge_publisher *pub, const void *buf,
+					   size_t len, int64_t timeout_ns);
+/* Copy one message gathered from `count` pieces and publish it. */
+MEMBRIDGE_API int membridge_publisher_sendv(struct membridge_publisher *pub,
+					    const struct membridge_iovec *iov, size_t count,
+					    int64_t timeout_ns);
+/* Copy up to `count` messages in (one per element) and publish them with
+ * one store. Waits only until the first fits; *sent gets how many went.
+ * It stops at the first that does not fit now or is invalid (too large, a
+ * NULL base): that one's error comes back only if it is the first. */
+MEMBRIDGE_API int membridge_publisher_send_batch(struct membridge_publisher *pub,
+						 const struct membridge_iovec *msgs, size_t count,
+						 size_t *sent, int64_t timeout_ns);
+
+/* Where a subscriber starts (membridge_subscriber_open() flags). */
+#define MEMBRIDGE_SUBSCRIBE_NEWEST 0u       /* messages published from now on */
+#define MEMBRIDGE_SUBSCRIBE_OLDEST (1u << 0) /* also the oldest message another
+					      * live subscriber still holds, and on */
+
+/* Join the channel in a free slot (a dead subscriber's slot is freed for
+ * it): -EUSERS when every slot holds a live subscriber; -EINVAL for unknown
+ * flags; -EAGAIN if a publisher kept moving past every start it tried;
+ * -EBADMSG for a corrupt tail; -ENOMEM; errors as for
+ * membridge_channel_config(). A handle belongs to the process that opened
+ * it: a child after fork(2) opens its own. */
+MEMBRIDGE_API int membridge_subscriber_open(struct membridge_segment *seg, unsigned flags,
+					    struct membridge_subscriber **subp);
+/* Release what it holds and leave the channel. */
+MEMBRIDGE_API void membridge_subscriber_close(struct membridge_subscriber *sub);
+/* This subscriber's slot number, 0..subscribers-1. */
+MEMBRIDGE_API unsigned membridge_subscriber_slot(const struct membridge_subscriber *sub);
+
+/* The next message, in place. Messages received and not yet released stay
+ * valid (several may be held); -EAGAIN (timeout 0), -ETIMEDOUT, -EINTR when
+ * none came; -ECONNRESET once the publisher evicted this subscriber. */
+MEMBRIDGE_API int membridge_subscriber_receive(struct membridge_subscriber *sub,
+					       struct membridge_message *msg,
+					       int64_t timeout_ns);
+/* Up to `max` messages in place; waits only for the first. Returns how many
+ * (an error after the first comes back from the next call). */
+MEMBRIDGE_API int membridge_subscriber_receive_batch(struct membridge_subscriber *sub,
+						     struct membridge_message *msgs, size_t max,
+						     int64_t timeout_ns);
+/* Release every message received so far: their space may be reused, and
+ * their pointers must no longer be used. Returns how many were released. */
+MEMBRIDGE_API int membridge_subscriber_release(struct membridge_subscriber *sub);
+/* Receive one message, copy it into buf, then release (as
+ * membridge_subscriber_release: with any messages still held). *len gets its
+ * length; -ENOBUFS when cap is too small (the message stays, *len tells the
+ * size needed). */
+MEMBRIDGE_API int membridge_subscriber_read(struct membridge_subscriber *sub, void *buf,
+					    size_t cap, size_t *len, int64_t timeout_ns);
+
+/*
+ * Event-loop integration (Linux): a descriptor that becomes readable when
+ * there is something for this handle, to wait on with poll(2), epoll(7) or
+ * any event loop. Subscriber: a message to receive; publisher: space
+ * released since a loan found none. Edge style: call receive (or loan) until
+ * it returns -EAGAIN, then wait on the descriptor; a wake-up can be
+ * spurious, so receive again with MEMBRIDGE_NO_WAIT. The descriptor belongs
+ * to the handle (closed by its close). -ENOTSUP on other systems.
+ */
+MEMBRIDGE_API int membridge_subscriber_fd(struct membridge_subscriber *sub);
+MEMBRIDGE_API int membridge_publisher_fd(struct membridge_publisher *pub);
+
+/* What the publisher knows of one subscriber slot. */
+struct membridge_subscriber_info {
+	unsigned slot;
+	bool active;       /* a subscriber holds the slot */
+	bool evicted;      /* it was evicted and has not left yet */
+	int64_t pid;       /* its process, 0 if the slot is free */
+	uint64_t lag;      /* messages published that it has not released */
+	uint64_t lag_bytes;/* data-area bytes those hold */
+};
+
+/* Fill info[0..max) with the slots in use; returns how many there are (more
+ * than max if info was too short). */
+MEMBRIDGE_API int membridge_publisher_subscribers(struct membridge_publisher *pub,
+						  struct membridge_subscriber_info *info,
+						  size_t max);
+/* A subscriber whose process died is found by a publisher that waits in
+ * a loan (checked every millisecond or so of the wait) or retries one; a
+ * loop that only waits on membridge_publisher_fd() should retry its loan
+ * now and then (every 100 ms, say), as nothing rings the descriptor then. */
+
+/* Stop waiting for the subscriber in `slot`: its space is reused at once,
+ * its next call returns -ECONNRESET. -ENOENT if no subscriber is there. */
+MEMBRIDGE_API int membridge_publisher_evict(struct membridge_publisher *pub, unsigned slot);
+
 /* ------------------------------------------------------------ inspection */
 
 /*
@@ -436,6 +634,28 @@ MEMBRIDGE_API int membridge_spsc_inspect(const void *base, size_t size,
  * MEMBRIDGE_SPSC_INSPECT_MAX_FRAMES frames. */
 MEMBRIDGE_API int membridge_spsc_count_frames(const void *base, size_t size, uint64_t from,
 					      uint64_t to, uint64_t *count);
+
+/* What membridge_channel_inspect() read from a channel. */
+struct membridge_channel_info {
+	uint32_t version;     /* the header's layout version */
+	struct membridge_channel_config config;
+	uint64_t tail;        /* position after the newest published message */
+	uint64_t next_seq;    /* messages published so far */
+	int64_t publisher;    /* the publisher's pid, 0 if none */
+	unsigned subscribers; /* slots with an active subscriber */
+	uint64_t used;        /* data bytes the slowest active subscriber holds */
+};
+
+/* Read the channel at base: its shape, its publisher, and its slots in use
+ * into slots[0..max) (as membridge_publisher_subscribers() does, but a
+ * subscriber whose process died still counts as active). Returns how many
+ * slots are in use; -ENOTSUP if these bytes have no channel's magic;
+ * -EAGAIN, -EPROTO (info->version tells which) and -EBADMSG as
+ * membridge_channel_config(), -EBADMSG also for a tail no publisher
+ * leaves. */
+MEMBRIDGE_API int membridge_channel_inspect(const void *base, size_t size,
+					    struct membridge_channel_info *info,
+					    struct membridge_subscriber_info *slots, size_t max);
 
 enum membridge_lock_state {
 	MEMBRIDGE_LOCK_FREE,

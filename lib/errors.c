@@ -25,11 +25,11 @@ static const struct mb_message messages[] = {
 	{ ENFILE, "too many open files in the system" },
 	{ EFBIG, "segment size too large" },
 	{ ERANGE, "offset or length outside the data area" },
-	{ EAGAIN, "would have to wait (ring full or empty, lock taken) or segment not initialised yet" },
+	{ EAGAIN, "would have to wait (ring or channel full or empty, lock taken) or segment not initialised yet" },
 	{ ETIMEDOUT, "timed out waiting" },
 	{ EINTR, "wait interrupted by a signal" },
-	{ EBADMSG, "corrupt shared state (ring header, frame length or lock word)" },
-	{ EMSGSIZE, "message larger than the ring can ever hold" },
+	{ EBADMSG, "corrupt shared state (ring or channel header, frame or record, lock word)" },
+	{ EMSGSIZE, "message larger than the ring or channel can ever hold" },
 	{ ENOBUFS, "buffer too small" },
 	{ ENODATA, "data too short for the requested type" },
 	{ EILSEQ, "string is not valid UTF-8" },
@@ -37,8 +37,12 @@ static const struct mb_message messages[] = {
 	{ EOWNERDEAD, "the process holding the write lock died" },
 	{ EDEADLK, "this view already holds a lock" },
 	{ ENOLCK, "this view holds no lock" },
-	{ EBUSY, "the lock is held by a live process" },
+	{ EBUSY, "held by a live process (the lock, or the channel's publisher role)" },
 	{ ESTALE, "the ring moved on since this frame was peeked" },
+	{ EPROTO, "the channel has a newer layout version than this library reads" },
+	{ ENOTSUP, "not supported here (or these bytes are no channel)" },
+	{ EUSERS, "every subscriber slot of the channel is taken" },
+	{ ECONNRESET, "evicted by the channel's publisher, or the role was taken over" },
 };
 
 const char *membridge_strerror(int err)

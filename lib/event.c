@@ -24,9 +24,7 @@ int64_t mb_deadline(int64_t timeout_ns)
 	return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
 }
 
-/* Re-check ready(ctx) for about MB_SPIN_NS, or until the deadline: > 0 or
- * < 0 as ready() said, 0 if it never held. */
-static int spin(int64_t deadline, int (*ready)(void *ctx), void *ctx)
+int mb_event_spin(int64_t deadline, int (*ready)(void *ctx), void *ctx)
 {
 	int64_t until = mb_os_now_ns() + MB_SPIN_NS;
 	int ret, i;
@@ -123,6 +121,15 @@ static int poll_until(int64_t deadline, int (*ready)(void *ctx), void *ctx,
 	}
 }
 
+int mb_event_sleep(struct mb_event *ev, int64_t deadline, int64_t max_slice_ns,
+		   int (*ready)(void *ctx), void *ctx, const mb_sigmask *sigs)
+{
+	int ret = ev ? sleep_until(ev, deadline, max_slice_ns, ready, ctx, sigs)
+		     : poll_until(deadline, ready, ctx, sigs);
+
+	return ret > 0 ? 0 : ret;
+}
+
 int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int64_t max_slice_ns,
 		  int (*ready)(void *ctx), void *ctx)
 {
@@ -138,23 +145,92 @@ int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int64_t max_slice_ns,
 	if (timeout_ns == 0)
 		return -EAGAIN;
 	/* The slow path: signals stay blocked except while asleep (platform.h),
-	 * so a handler that runs during the wait ends it with -EINTR. */
+	 * so a handler that runs during the wait, spin included, ends it with
+	 * -EINTR. */
 	deadline = mb_deadline(timeout_ns);
 	mb_os_signals_block(&sigs);
-	ret = spin(deadline, ready, ctx);
+	ret = mb_event_spin(deadline, ready, ctx);
 	if (ret == 0)
-		ret = ev ? sleep_until(ev, deadline, max_slice_ns, ready, ctx, &sigs)
-			 : poll_until(deadline, ready, ctx, &sigs);
+		ret = mb_event_sleep(ev, deadline, max_slice_ns, ready, ctx, &sigs);
 	mb_os_signals_restore(&sigs);
 	return ret > 0 ? 0 : ret;
 }
 
 /* mb_event_notify's slow path: somebody counts as a sleeper; wake only if
- * the lease says a live one may be asleep (see sleep_until). */
+ * the lease says a live one may be asleep (see sleep_until). Taking the
+ * lease away makes the wake-up once per sleep: until the sleepers raise it
+ * again, before they next check their condition, further notifiers make
+ * no system call (and those checks see what the notifiers published). */
 void mb_event_wake(struct mb_event *ev)
 {
-	if (atomic_load_explicit(&ev->lease, memory_order_relaxed) <= mb_os_now_ns())
+	int64_t lease = atomic_load_explicit(&ev->lease, memory_order_relaxed);
+
+	if (lease <= mb_os_now_ns() ||
+	    !atomic_compare_exchange_strong_explicit(&ev->lease, &lease, 0, memory_order_relaxed,
+						     memory_order_relaxed))
 		return;
 	atomic_fetch_add_explicit(&ev->seq, 1, memory_order_release);
 	mb_os_wake(&ev->seq);
+}
+
+void mb_event_arm(struct mb_event *ev, uint64_t bell)
+{
+	atomic_store_explicit(&ev->bell, bell, memory_order_relaxed);
+	atomic_store_explicit(&ev->armed, 1, memory_order_relaxed);
+	mb_os_fence_heavy();
+}
+
+void mb_event_ring(struct mb_event *ev, int *sender)
+{
+	if (atomic_exchange_explicit(&ev->armed, 0, memory_order_acquire))
+		mb_os_doorbell_ring(sender, atomic_load_explicit(&ev->bell, memory_order_relaxed));
+}
+
+void mb_bell_init(struct mb_bell *b)
+{
+	b->fd = -1;
+	b->address = 0;
+	b->armed = false;
+}
+
+int mb_bell_fd(struct mb_bell *b)
+{
+	int fd;
+
+	if (b->fd < 0) {
+		fd = mb_os_doorbell_open(&b->address);
+		if (fd < 0)
+			return fd;
+		b->fd = fd;
+	}
+	return b->fd;
+}
+
+void mb_bell_close(struct mb_bell *b)
+{
+	mb_os_doorbell_close(b->fd);
+	mb_bell_init(b);
+}
+
+void mb_bell_drain(struct mb_bell *b)
+{
+	if (b->armed) {
+		b->armed = false;
+		mb_os_doorbell_drain(b->fd);
+	}
+}
+
+int mb_event_wait_bell(struct mb_event *ev, struct mb_bell *b, int64_t timeout_ns,
+		       int64_t max_slice_ns, int (*ready)(void *ctx), void *ctx)
+{
+	int ret;
+
+	mb_bell_drain(b);
+	ret = mb_event_wait(ev, timeout_ns, max_slice_ns, ready, ctx);
+	if (ret != -EAGAIN || b->fd < 0 || !ev)
+		return ret;
+	mb_event_arm(ev, b->address);
+	b->armed = true;
+	ret = ready(ctx);
+	return ret > 0 ? 0 : ret < 0 ? ret : -EAGAIN;
 }

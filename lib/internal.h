@@ -28,6 +28,11 @@ struct mb_event {
 	 * sleeper killed in its sleep leaves sleepers raised, but its lease
 	 * runs out, and notifiers then make no system call (event.c). */
 	_Atomic int64_t lease;
+	/* A doorbell (platform.h) its one waiter armed: the next notify that
+	 * is given a sender rings it, once per arming. The channel's data
+	 * event counts its subscribers' armed doorbells here instead. */
+	_Atomic uint32_t armed;
+	_Atomic uint64_t bell;
 };
 
 enum mb_event_id {
@@ -87,6 +92,15 @@ struct mb_waitblock *mb_segment_waitblock(struct membridge_segment *seg);
 #define MB_LEASE_MAX_NS (MB_RING_SLICE_MAX_NS + MB_LEASE_MARGIN_NS)
 /* Deadline for timeout_ns from now; INT64_MAX for "forever". */
 int64_t mb_deadline(int64_t timeout_ns);
+/* The parts of mb_event_wait's slow path, for waits that put them together
+ * otherwise; both run with the asynchronous signals blocked
+ * (mb_os_signals_block, the caller's mask in sigs). Re-check ready(ctx)
+ * for about 20 microseconds, or until the deadline: > 0 or < 0 as ready()
+ * said, 0 if it never held. Then sleep on ev until ready or the deadline:
+ * 0, -ETIMEDOUT, -EINTR or ready()'s error. */
+int mb_event_spin(int64_t deadline, int (*ready)(void *ctx), void *ctx);
+int mb_event_sleep(struct mb_event *ev, int64_t deadline, int64_t max_slice_ns,
+		   int (*ready)(void *ctx), void *ctx, const mb_sigmask *sigs);
 /* Wait on ev (NULL: poll in short sleeps) until ready(ctx) returns non-zero,
  * spinning a few microseconds first, then sleeping in slices that grow up
  * to max_slice_ns.
@@ -100,18 +114,54 @@ int mb_event_wait(struct mb_event *ev, int64_t timeout_ns, int64_t max_slice_ns,
 /* Wake the sleepers of ev if a live one may sleep (mb_event_notify's slow
  * path: somebody counts as a sleeper). */
 void mb_event_wake(struct mb_event *ev);
-/* Wake the sleepers of ev (NULL: nobody), if there are any. Call after
- * publishing the state they wait for. Inline: it runs on every publish and
- * unlock, and costs a load when nobody sleeps. */
-static inline void mb_event_notify(struct mb_event *ev)
+/* A handle's doorbell (platform.h) for event loops: readable when what its
+ * handle waits for may have come. Made on first use. */
+struct mb_bell {
+	int fd;           /* -1 until made */
+	uint64_t address;
+	bool armed;       /* armed since it was last emptied */
+};
+void mb_bell_init(struct mb_bell *b);
+/* The descriptor, made on first use; -ENOTSUP where there are none. */
+int mb_bell_fd(struct mb_bell *b);
+void mb_bell_close(struct mb_bell *b);
+/* Empty it if it was armed (it may have rung since). */
+void mb_bell_drain(struct mb_bell *b);
+/* mb_event_wait for a waiter with a bell: empties the bell first, and when
+ * the bell is made and timeout_ns is 0, a call that finds nothing arms it
+ * (the next notify makes it readable) before it returns -EAGAIN. */
+int mb_event_wait_bell(struct mb_event *ev, struct mb_bell *b, int64_t timeout_ns,
+		       int64_t max_slice_ns, int (*ready)(void *ctx), void *ctx);
+/* Arm ev's doorbell `bell`: the next notify rings it. The heavy fence
+ * orders the arming before the caller's re-check of its condition, against
+ * the notifier's light fence. */
+void mb_event_arm(struct mb_event *ev, uint64_t bell);
+/* Ring ev's doorbell if it is armed, from the socket *sender. */
+void mb_event_ring(struct mb_event *ev, int *sender);
+/* Wake the sleepers of ev (NULL: nobody), if there are any, and with a
+ * sender (NULL: none) ring its doorbell if armed. Call after publishing the
+ * state they wait for. Inline: it runs on every publish and unlock, and
+ * costs two loads of one line when nobody waits. */
+static inline void mb_event_notify(struct mb_event *ev, int *sender)
 {
 	if (!ev)
 		return;
-	/* Order the caller's state change before the look at sleepers. */
+	/* Order the caller's state change before the look at the waiters. */
 	mb_os_fence_light();
 	if (atomic_load_explicit(&ev->sleepers, memory_order_relaxed) != 0)
 		mb_event_wake(ev);
+	if (sender && atomic_load_explicit(&ev->armed, memory_order_relaxed) != 0)
+		mb_event_ring(ev, sender);
 }
+
+/* process.c. A process record is (pid namespace id << 32) | pid: what the
+ * companion stores for a view lock's writer and a channel for its
+ * publisher and subscribers. */
+uint64_t mb_process_record(void);
+/* Whether `record` is a process of self's pid namespace known to be gone.
+ * 0, self, a record from another namespace (its pid cannot be checked) or
+ * one with an impossible pid counts as alive. */
+bool mb_process_gone(uint64_t record, uint64_t self);
 
 /* rwlock.c: the view's lock word. Readers count up from 0; a writer stores
  * -pid (a peer's -1 also means "writer"). A writer that waits for readers

@@ -10,6 +10,7 @@ lib_libmembridge_la_SOURCES = \
 	lib/clock.h \
 	lib/internal.h \
 	lib/spsc-layout.h \
+	lib/channel-layout.h \
 	lib/platform.h \
 	lib/errors.c \
 	lib/version.c \
@@ -19,7 +20,10 @@ lib_libmembridge_la_SOURCES = \
 	lib/codec.c \
 	lib/view.c \
 	lib/spsc.c \
-	lib/inspect.c
+	lib/inspect.c \
+	lib/process.c \
+	lib/channel.c \
+	lib/doorbell.c
 if MB_WINDOWS
 lib_libmembridge_la_SOURCES += lib/platform-win32.c
 else

@@ -59,6 +59,26 @@ int mb_os_pause(int64_t until_ns, const mb_sigmask *caller);
 /* Wake every process sleeping on word. */
 void mb_os_wake(_Atomic uint32_t *word);
 
+/*
+ * Doorbells (doorbell.c): a descriptor that becomes readable when another
+ * process rings it by its 64-bit address, for poll(2) and event loops.
+ * -ENOTSUP where there is none. Ringing never blocks and may be lost only
+ * when the doorbell is readable already or gone; a ring at address 0 is
+ * nobody's.
+ */
+int mb_os_doorbell_open(uint64_t *nonce);  /* the descriptor, or -errno */
+void mb_os_doorbell_close(int fd);         /* fd < 0: nothing */
+void mb_os_doorbell_drain(int fd);         /* make it unreadable again */
+/* *sender: the ringer's socket, made on first use (-1 before). */
+void mb_os_doorbell_ring(int *sender, uint64_t nonce);
+/* With signals blocked: sleep until fd is readable or the monotonic clock
+ * reads until_ns, with the caller's mask. 0 when readable, -ETIMEDOUT,
+ * -EINTR when a handler ran. */
+int mb_os_doorbell_wait(int fd, int64_t until_ns, const mb_sigmask *caller);
+/* Which doorbells this process can ring (its network namespace): two
+ * processes with the same non-zero scope reach each other's. */
+uint64_t mb_os_doorbell_scope(void);
+
 /* Monotonic clock in nanoseconds. */
 int64_t mb_os_now_ns(void);
 /* This process's id, and whether process `pid` exists. */

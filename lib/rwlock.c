@@ -33,7 +33,7 @@ void mb_rwlock_init(struct mb_rwlock *lock, _Atomic int32_t *word, struct mb_wai
 	lock->word = word;
 	lock->wb = wb;
 	lock->pid = mb_os_pid();
-	lock->owner_id = (uint64_t)mb_os_pid_namespace() << 32 | (uint32_t)lock->pid;
+	lock->owner_id = mb_process_record();
 }
 
 static struct mb_event *lock_event(const struct mb_rwlock *lock)
@@ -60,16 +60,9 @@ static bool writer_dead(const struct mb_rwlock *lock, int32_t v)
  * known to be gone (no record, or one we cannot judge, counts as alive). */
 static bool waiter_dead(const struct mb_rwlock *lock)
 {
-	uint64_t record;
-	int32_t pid;
-
-	if (!lock->wb)
-		return false;
-	record = atomic_load_explicit(&lock->wb->lock_waiter, memory_order_relaxed);
-	pid = (int32_t)(uint32_t)record;
-	if (!record || record >> 32 != lock->owner_id >> 32 || pid <= 0 || pid == lock->pid)
-		return false;
-	return !mb_os_pid_alive(pid);
+	return lock->wb && mb_process_gone(atomic_load_explicit(&lock->wb->lock_waiter,
+								memory_order_relaxed),
+					   lock->owner_id);
 }
 
 struct lock_wait {
@@ -166,7 +159,7 @@ static void withdraw(struct mb_rwlock *lock, bool gave_up)
 	       !atomic_compare_exchange_weak_explicit(lock->word, &v, v & ~WAITING,
 						      memory_order_relaxed, memory_order_relaxed))
 		;
-	mb_event_notify(lock_event(lock));
+	mb_event_notify(lock_event(lock), NULL);
 }
 
 /* A plain peer's writer takes only 0; ours also takes a word that holds
@@ -229,7 +222,7 @@ int mb_rwlock_unlock_read(struct mb_rwlock *lock)
 							memory_order_release,
 							memory_order_relaxed));
 	if ((v & ~WAITING) == 1)
-		mb_event_notify(lock_event(lock));
+		mb_event_notify(lock_event(lock), NULL);
 	return 0;
 }
 
@@ -244,7 +237,7 @@ int mb_rwlock_unlock_write(struct mb_rwlock *lock)
 	if (!atomic_compare_exchange_strong_explicit(lock->word, &self, 0, memory_order_release,
 						     memory_order_relaxed))
 		return -EBADMSG;
-	mb_event_notify(lock_event(lock));
+	mb_event_notify(lock_event(lock), NULL);
 	return 0;
 }
 
@@ -270,6 +263,6 @@ int mb_rwlock_break(struct mb_rwlock *lock, unsigned flags)
 	}
 	if (lock->wb)
 		atomic_store_explicit(&lock->wb->lock_owner, 0, memory_order_relaxed);
-	mb_event_notify(lock_event(lock));
+	mb_event_notify(lock_event(lock), NULL);
 	return 0;
 }

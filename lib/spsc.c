@@ -27,6 +27,9 @@ struct membridge_spsc {
 	uint64_t capacity;     /* validated at open; the header must keep it */
 	struct mb_event *data_event;
 	struct mb_event *space_event;
+	struct mb_bell data_bell;  /* membridge_spsc_data_fd() */
+	struct mb_bell space_bell; /* membridge_spsc_space_fd() */
+	int sender;                /* socket that rings the peer's, -1 */
 };
 
 /* Copy n bytes into the ring at index pos: at most two memcpy calls.
@@ -119,6 +122,9 @@ int membridge_spsc_open(struct membridge_segment *seg, struct membridge_spsc **s
 	q->capacity = capacity;
 	q->data_event = wb ? &wb->event[MB_EVENT_DATA] : NULL;
 	q->space_event = wb ? &wb->event[MB_EVENT_SPACE] : NULL;
+	mb_bell_init(&q->data_bell);
+	mb_bell_init(&q->space_bell);
+	q->sender = -1;
 	*spscp = q;
 	return 0;
 }
@@ -127,6 +133,9 @@ void membridge_spsc_close(struct membridge_spsc *q)
 {
 	if (!q)
 		return;
+	mb_bell_close(&q->data_bell);
+	mb_bell_close(&q->space_bell);
+	mb_os_doorbell_close(q->sender);
 	mb_segment_unref(q->seg);
 	free(q);
 }
@@ -170,7 +179,8 @@ static int reserve(struct membridge_spsc *q, uint64_t need, int64_t timeout_ns, 
 		   uint64_t *room)
 {
 	struct space_wait w = { q, need, 0, 0 };
-	int ret = mb_event_wait(q->space_event, timeout_ns, MB_RING_SLICE_MAX_NS, space_ready, &w);
+	int ret = mb_event_wait_bell(q->space_event, &q->space_bell, timeout_ns,
+				     MB_RING_SLICE_MAX_NS, space_ready, &w);
 
 	if (ret < 0)
 		return ret;
@@ -182,7 +192,7 @@ static int reserve(struct membridge_spsc *q, uint64_t need, int64_t timeout_ns, 
 static void publish_tail(struct membridge_spsc *q, uint64_t tail)
 {
 	atomic_store_explicit(&q->hdr->tail, tail, memory_order_release);
-	mb_event_notify(q->data_event);
+	mb_event_notify(q->data_event, &q->sender);
 }
 
 /* Write the frame header and pieces at tail; returns the tail after it. */
@@ -330,7 +340,8 @@ static int next_frame(struct membridge_spsc *q, int64_t timeout_ns, struct membr
 		      uint64_t *avail)
 {
 	struct data_wait w = { q, 0, 0 };
-	int ret = mb_event_wait(q->data_event, timeout_ns, MB_RING_SLICE_MAX_NS, data_ready, &w);
+	int ret = mb_event_wait_bell(q->data_event, &q->data_bell, timeout_ns,
+				     MB_RING_SLICE_MAX_NS, data_ready, &w);
 
 	if (ret < 0)
 		return ret;
@@ -341,7 +352,7 @@ static int next_frame(struct membridge_spsc *q, int64_t timeout_ns, struct membr
 static void publish_head(struct membridge_spsc *q, uint64_t head)
 {
 	atomic_store_explicit(&q->hdr->head, head, memory_order_release);
-	mb_event_notify(q->space_event);
+	mb_event_notify(q->space_event, &q->sender);
 }
 
 int membridge_spsc_peek(struct membridge_spsc *q, struct membridge_frame *frame,
@@ -480,4 +491,24 @@ int membridge_spsc_is_full(const struct membridge_spsc *q)
 	int ret = snapshot_used(q, &u);
 
 	return ret < 0 ? ret : u >= q->capacity;
+}
+
+/* A descriptor needs the companion: its events carry the doorbell. */
+static int ring_fd(struct mb_event *ev, struct mb_bell *b)
+{
+	return ev ? mb_bell_fd(b) : -ENOTSUP;
+}
+
+int membridge_spsc_data_fd(struct membridge_spsc *q)
+{
+	if (!q)
+		return -EINVAL;
+	return ring_fd(q->data_event, &q->data_bell);
+}
+
+int membridge_spsc_space_fd(struct membridge_spsc *q)
+{
+	if (!q)
+		return -EINVAL;
+	return ring_fd(q->space_event, &q->space_bell);
 }

@@ -11,13 +11,31 @@ dist_man3_MANS = \
 	man/membridge_view.3 \
 	man/membridge_view_lock.3 \
 	man/membridge_spsc.3 \
+	man/membridge_channel.3 \
 	man/membridge_codec.3 \
 	man/membridge_inspect.3 \
 	man/membridge_strerror.3 \
+	man/membridge_channel_config.3 \
+	man/membridge_channel_init.3 \
+	man/membridge_channel_inspect.3 \
+	man/membridge_channel_record_size.3 \
+	man/membridge_channel_segment_size.3 \
 	man/membridge_decode.3 \
 	man/membridge_encode.3 \
 	man/membridge_encoded_size.3 \
 	man/membridge_name_check.3 \
+	man/membridge_publisher_abort.3 \
+	man/membridge_publisher_close.3 \
+	man/membridge_publisher_evict.3 \
+	man/membridge_publisher_fd.3 \
+	man/membridge_publisher_loan.3 \
+	man/membridge_publisher_open.3 \
+	man/membridge_publisher_publish.3 \
+	man/membridge_publisher_send.3 \
+	man/membridge_publisher_send_batch.3 \
+	man/membridge_publisher_sendv.3 \
+	man/membridge_publisher_shrink.3 \
+	man/membridge_publisher_subscribers.3 \
 	man/membridge_segment_close.3 \
 	man/membridge_segment_create.3 \
 	man/membridge_segment_data.3 \
@@ -43,7 +61,17 @@ dist_man3_MANS = \
 	man/membridge_spsc_pushv.3 \
 	man/membridge_spsc_segment_size.3 \
 	man/membridge_spsc_space.3 \
+	man/membridge_spsc_data_fd.3 \
+	man/membridge_spsc_space_fd.3 \
 	man/membridge_spsc_used.3 \
+	man/membridge_subscriber_close.3 \
+	man/membridge_subscriber_fd.3 \
+	man/membridge_subscriber_open.3 \
+	man/membridge_subscriber_read.3 \
+	man/membridge_subscriber_receive.3 \
+	man/membridge_subscriber_receive_batch.3 \
+	man/membridge_subscriber_release.3 \
+	man/membridge_subscriber_slot.3 \
 	man/membridge_type_from_name.3 \
 	man/membridge_type_name.3 \
 	man/membridge_version.3 \

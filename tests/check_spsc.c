@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1825,6 +1826,60 @@ END_TEST
 
 /* ------------------------------------------------------------------ tcases */
 
+
+/* ------------------------------------------------------------ descriptors */
+
+static int readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return poll(&p, 1, timeout_ms);
+}
+
+/* The data descriptor: armed by a pop that found nothing, readable after a
+ * push, quiet again once a pop emptied it; the same for space. */
+START_TEST(test_descriptors)
+{
+	struct membridge_spsc *other;
+	char buf[64];
+	size_t n;
+	int dfd, sfd;
+	struct ring r;
+
+	ring_make(&r, 64);
+	mbt_assert_ok(membridge_spsc_open(r.seg, &other));
+	dfd = membridge_spsc_data_fd(r.q);
+	sfd = membridge_spsc_space_fd(other);
+	ck_assert_int_ge(dfd, 0);
+	ck_assert_int_ge(sfd, 0);
+	ck_assert_int_eq(membridge_spsc_data_fd(r.q), dfd); /* one per handle */
+	ck_assert_int_eq(readable(dfd, 0), 0);
+	mbt_assert_ret(membridge_spsc_pop(r.q, buf, sizeof(buf), &n, MEMBRIDGE_NO_WAIT), -EAGAIN);
+	ck_assert_int_eq(readable(dfd, 0), 0);
+	mbt_assert_ok(membridge_spsc_push(other, "hello", 5, MEMBRIDGE_NO_WAIT));
+	ck_assert_int_eq(readable(dfd, (int)(MBT_PROMPT_NS / MBT_MS)), 1);
+	mbt_assert_ok(membridge_spsc_pop(r.q, buf, sizeof(buf), &n, MEMBRIDGE_NO_WAIT));
+	ck_assert_uint_eq(n, 5);
+	ck_assert_int_eq(readable(dfd, 0), 0);
+	/* Not armed: a push rings nothing. */
+	mbt_assert_ok(membridge_spsc_push(other, "x", 1, MEMBRIDGE_NO_WAIT));
+	ck_assert_int_eq(readable(dfd, 0), 0);
+	mbt_assert_ok(membridge_spsc_pop(r.q, buf, sizeof(buf), &n, MEMBRIDGE_NO_WAIT));
+	/* Space: a push that did not fit arms it, a pop rings it. */
+	mbt_assert_ok(membridge_spsc_push(other, buf, 56, MEMBRIDGE_NO_WAIT));
+	mbt_assert_ret(membridge_spsc_push(other, buf, 56, MEMBRIDGE_NO_WAIT), -EAGAIN);
+	ck_assert_int_eq(readable(sfd, 0), 0);
+	mbt_assert_ok(membridge_spsc_pop(r.q, buf, sizeof(buf), &n, MEMBRIDGE_NO_WAIT));
+	ck_assert_int_eq(readable(sfd, (int)(MBT_PROMPT_NS / MBT_MS)), 1);
+	mbt_assert_ok(membridge_spsc_push(other, buf, 56, MEMBRIDGE_NO_WAIT));
+	ck_assert_int_eq(readable(sfd, 0), 0);
+	mbt_assert_ret(membridge_spsc_data_fd(NULL), -EINVAL);
+	mbt_assert_ret(membridge_spsc_space_fd(NULL), -EINVAL);
+	membridge_spsc_close(other);
+	ring_free(&r);
+}
+END_TEST
+
 static Suite *spsc_suite(void)
 {
 	Suite *s = suite_create("spsc");
@@ -1901,6 +1956,10 @@ static Suite *spsc_suite(void)
 	tcase_add_test(tc, test_corrupt_frame_length);
 	tcase_add_test(tc, test_corrupt_frame_in_batch);
 	tcase_add_test(tc, test_corrupt_short_frame);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("descriptors");
+	tcase_add_test(tc, test_descriptors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("roles");

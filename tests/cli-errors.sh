@@ -35,7 +35,7 @@ expect 2 create --ring 4 "$q" && has err "ring capacity 4 is too small: the smal
 expect 2 create --ring 0 "$q" && has err "invalid ring capacity '0'"
 expect 2 create --ring -8 "$q"
 expect 2 create --ring 1X "$q"
-expect 2 create --view 10 --ring 8 "$q" && has err "give exactly one of --ring CAPACITY and --view BYTES"
+expect 2 create --view 10 --ring 8 "$q" && has err "give exactly one of --ring CAPACITY, --view BYTES and --channel BYTES"
 expect 2 create --view 10 --mode 999 "$q" && has err "invalid mode '999'"
 expect 2 pop --timeout soon "$q" && has err "invalid timeout 'soon'"
 [ ! -e "/dev/shm$q" ] || fail "a refused create left $q"

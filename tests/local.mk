@@ -75,3 +75,23 @@ tests_check_permissions_LDADD = $(MBT_LDADD)
 tests_check_hostile_SOURCES = tests/check_hostile.c $(MBT_HELPERS)
 tests_check_hostile_CFLAGS = $(MBT_CFLAGS)
 tests_check_hostile_LDADD = $(MBT_LDADD)
+
+# The channel: one process (shapes, layout, calls, corrupt segments,
+# doorbells), then real processes (streams, SIGKILLed subscribers and
+# publishers, poll(2) waits).
+check_PROGRAMS += tests/check_channel tests/check_channel_procs
+TESTS += tests/check_channel tests/check_channel_procs
+tests_check_channel_SOURCES = tests/check_channel.c $(MBT_HELPERS)
+tests_check_channel_CFLAGS = $(MBT_CFLAGS)
+tests_check_channel_LDADD = $(MBT_LDADD)
+tests_check_channel_procs_SOURCES = tests/check_channel_procs.c $(MBT_HELPERS)
+tests_check_channel_procs_CFLAGS = $(MBT_CFLAGS)
+tests_check_channel_procs_LDADD = $(MBT_LDADD)
+
+# Security: a hostile peer scribbling on a live channel while a publisher
+# streams checked messages to two subscribers; then a clean stream.
+check_PROGRAMS += tests/check_channel_hostile
+TESTS += tests/check_channel_hostile
+tests_check_channel_hostile_SOURCES = tests/check_channel_hostile.c $(MBT_HELPERS)
+tests_check_channel_hostile_CFLAGS = $(MBT_CFLAGS)
+tests_check_channel_hostile_LDADD = $(MBT_LDADD)

@@ -28,7 +28,8 @@ MBT_CLI_TESTS = \
 	tests/cli-basic.sh \
 	tests/cli-errors.sh \
 	tests/cli-corrupt.sh \
-	tests/cli-signals.sh
+	tests/cli-signals.sh \
+	tests/cli-channel.sh
 dist_check_SCRIPTS += $(MBT_CLI_TESTS)
 TESTS += $(MBT_CLI_TESTS)
 EXTRA_DIST += tests/cli-common.sh

@@ -24,6 +24,8 @@ enum cli_status {
 	CLI_EXISTS = 6,
 	CLI_WRONG_KIND = 7,   /* not a ring / not a view / corrupt header or message */
 	CLI_REFUSED = 8,      /* unlock: the holder may be alive */
+	CLI_BUSY = 9,         /* a channel's publisher or every subscriber slot taken */
+	CLI_NEWER = 10,       /* a channel layout newer than this libmembridge reads */
 };
 
 /* Where POSIX shared memory lives on Linux (glibc's shm_open directory). */
@@ -84,7 +86,8 @@ int64_t cli_now_ns(void);
 
 /* ----------------------------------------------------------- inspection */
 
-enum cli_kind { CLI_KIND_UNKNOWN, CLI_KIND_RING, CLI_KIND_VIEW, CLI_KIND_COMPANION };
+enum cli_kind { CLI_KIND_UNKNOWN, CLI_KIND_RING, CLI_KIND_VIEW, CLI_KIND_CHANNEL,
+		CLI_KIND_COMPANION };
 
 struct cli_ring_state {
 	uint64_t capacity, head, tail, used, free_bytes;
@@ -103,6 +106,16 @@ struct cli_view_state {
 	int writer_alive;    /* 1, 0, or -1 when there is no pid to judge */
 };
 
+struct cli_channel_state {
+	struct membridge_channel_info info;
+	struct membridge_subscriber_info *slots; /* the slots in use, malloc'd */
+	size_t count;        /* entries in slots */
+	uint64_t max_lag;    /* the largest lag of an active subscriber */
+	int error;           /* 0; -EPROTO: a newer layout; else why it was unreadable */
+	bool valid;          /* error == 0 */
+	char problem[160];   /* why not valid */
+};
+
 struct cli_segment {
 	cli_name name;
 	uint64_t size;
@@ -114,6 +127,7 @@ struct cli_segment {
 	enum cli_kind kind;
 	struct cli_ring_state ring;
 	struct cli_view_state view;
+	struct cli_channel_state channel;
 };
 
 /* A read-only mapping of a segment, for repeated samples (watch). */
@@ -122,10 +136,12 @@ struct cli_mapping {
 	size_t size;
 };
 
-/* Inspect segment `name` read-only (0, or -errno: -ENOENT, -EACCES...). */
+/* Inspect segment `name` read-only (0, or -errno: -ENOENT, -EACCES...);
+ * cli_segment_clear() frees what it holds, after a failure too. */
 int cli_inspect(const char *name, struct cli_segment *seg);
 /* Same, for a file of CLI_SHM_DIR already opened read-only as `fd`. */
 void cli_inspect_fd(int fd, const char *name, struct cli_segment *seg);
+void cli_segment_clear(struct cli_segment *seg);
 int cli_map_readonly(const char *name, struct cli_mapping *map);
 void cli_unmap(struct cli_mapping *map);
 /* true if the mapping has a ring's signature (membridge_spsc_inspect()). */
@@ -135,22 +151,44 @@ void cli_ring_sample(const struct cli_mapping *map, struct cli_ring_state *ring)
 /* Count the frames in [from, to) of a ring whose bytes there are still
  * published: the count, or -1 if the ring moved meanwhile or they do not chain. */
 int64_t cli_ring_count_frames(const struct cli_mapping *map, uint64_t from, uint64_t to);
+/* Read a channel: its shape, publisher and slots (ch->valid), or why not
+ * (ch->error, ch->problem: -EPROTO for a newer layout, -EBADMSG for no
+ * channel). Frees the slots of an earlier sample of ch (zeroed at first). */
+void cli_channel_sample(const struct cli_mapping *map, struct cli_channel_state *ch);
+/* 1 if process pid exists (as far as kill(2) can tell), else 0. */
+int cli_pid_alive(int64_t pid);
 /* "free", "2 readers", "write-locked by pid 12 (alive)", ... */
 void cli_describe_lock(const struct cli_view_state *view, char *buf, size_t len);
 const char *cli_kind_name(enum cli_kind kind);
 /* true for the library's companion segments ("*.membridge-wait"). */
 bool cli_is_companion_name(const char *name);
-/* The DETAILS column of list: ring fill, lock state, or why unknown. */
+/* The DETAILS column of list: ring or channel fill, lock state, or why unknown. */
 void cli_segment_details(const struct cli_segment *seg, char *buf, size_t len);
+/* The channel part of that: "data 4096, used 192 (4%), 3 published, ...". */
+void cli_channel_details(const struct cli_channel_state *ch, char *buf, size_t len);
 /* One segment as a JSON object (no newline). */
 void cli_segment_json(FILE *out, const struct cli_segment *seg);
 
-/* Open segment `name` as a ring / a view: CLI_OK, or the exit status after
+/* Open segment `name` as a view: CLI_OK, or the exit status after
  * reporting why not (CLI_WRONG_KIND when it is something else). */
-int cli_open_ring(const char *name, struct membridge_segment **segp,
-		  struct membridge_spsc **spscp);
 int cli_open_view(const char *name, struct membridge_segment **segp,
 		  struct membridge_view **viewp);
+
+/* What push and pop talk to: a ring, or a channel as its publisher (push)
+ * or as one of its subscribers (pop). */
+struct cli_queue {
+	struct membridge_segment *seg;
+	struct membridge_spsc *spsc;          /* a ring, or NULL */
+	struct membridge_publisher *pub;      /* a channel's publisher, or NULL */
+	struct membridge_subscriber *sub;     /* a channel's subscriber, or NULL */
+	struct membridge_channel_config cfg;  /* a channel's shape */
+};
+
+/* Open segment `name` as a ring or, if it holds a channel, as its
+ * publisher or as a subscriber with `subscribe` flags: CLI_OK, or the exit
+ * status after reporting why not. */
+int cli_open_queue(const char *name, bool publish, unsigned subscribe, struct cli_queue *q);
+void cli_close_queue(struct cli_queue *q);
 
 /* --------------------------------------------------------------- output */
 

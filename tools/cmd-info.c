@@ -2,6 +2,7 @@
 /* membridge info: everything about one segment. */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "cli.h"
@@ -11,8 +12,10 @@ static const char usage[] =
 	"\n"
 	"Show one segment: size, owner, mode, age and kind; for a ring its\n"
 	"head, tail, capacity, bytes used and free, messages pending and whether\n"
-	"the header and frames are consistent; for a view its lock word decoded.\n"
-	"The segment is only read. Exit status 7 when a ring fails validation.\n"
+	"the header and frames are consistent; for a view its lock word decoded;\n"
+	"for a channel its shape, messages published, fill level, publisher and\n"
+	"subscribers with their lag. The segment is only read. Exit status 7 when\n"
+	"a ring fails validation, 10 for a channel layout newer than this tool's.\n"
 	"\n"
 	"  --json     print one JSON object\n"
 	"  -h, --help show this help\n";
@@ -44,6 +47,53 @@ static void print_view(const struct cli_view_state *view)
 	printf("lock: %s\n", lock);
 }
 
+static void print_pid(const char *what, int64_t pid)
+{
+	if (pid != 0)
+		printf("%s: pid %lld (%s)", what, (long long)pid,
+		       cli_pid_alive(pid) ? "alive" : "no such process");
+	else
+		printf("%s: none", what);
+}
+
+static void print_channel(const struct cli_channel_state *ch)
+{
+	const struct membridge_channel_info *in = &ch->info;
+	size_t i;
+
+	if (!ch->valid) {
+		printf("verdict: %s: %s\n", ch->error == -EPROTO ? "unsupported" : "unreadable",
+		       ch->problem);
+		return;
+	}
+	printf("version: %u\n", MEMBRIDGE_CHANNEL_VERSION);
+	printf("data size: %llu\n", (unsigned long long)in->config.data_size);
+	printf("max message: %llu\n", (unsigned long long)in->config.max_message);
+	printf("slots: %u\n", in->config.subscribers);
+	printf("published: %llu\n", (unsigned long long)in->next_seq);
+	printf("tail: %llu\n", (unsigned long long)in->tail);
+	printf("used: %llu (%llu%%)\n", (unsigned long long)in->used,
+	       (unsigned long long)(in->used * 100 / in->config.data_size));
+	print_pid("publisher", in->publisher);
+	putchar('\n');
+	printf("subscribers: %u\n", in->subscribers);
+	for (i = 0; i < ch->count; i++) {
+		const struct membridge_subscriber_info *sl = &ch->slots[i];
+		char what[32];
+
+		snprintf(what, sizeof(what), "subscriber %u", sl->slot);
+		print_pid(what, sl->pid);
+		if (sl->evicted)
+			printf(", evicted\n");
+		else if (!sl->active)
+			printf(", joining\n");
+		else
+			printf(", lag %llu message%s, %llu bytes\n", (unsigned long long)sl->lag,
+			       sl->lag == 1 ? "" : "s", (unsigned long long)sl->lag_bytes);
+	}
+	printf("verdict: ok\n");
+}
+
 static void print_text(const struct cli_segment *seg)
 {
 	char owner[64], age[32];
@@ -60,6 +110,8 @@ static void print_text(const struct cli_segment *seg)
 		print_ring(&seg->ring);
 	else if (seg->kind == CLI_KIND_VIEW)
 		print_view(&seg->view);
+	else if (seg->kind == CLI_KIND_CHANNEL)
+		print_channel(&seg->channel);
 	if (seg->kind != CLI_KIND_COMPANION)
 		printf("companion: %s\n", seg->companion_present ? "present" : "absent");
 }
@@ -74,7 +126,7 @@ int cli_cmd_info(int argc, char **argv)
 	struct cli_segment seg;
 	cli_name name;
 	bool json = false;
-	int c, ret;
+	int c, ret, status = CLI_OK;
 
 	while ((c = cli_next_option(argc, argv, ":h", options)) != -1) {
 		switch (c) {
@@ -90,8 +142,10 @@ int cli_cmd_info(int argc, char **argv)
 	if (cli_parse_operand_name(argc, argv, name) != 0)
 		return CLI_BAD_INPUT;
 	ret = cli_inspect(name, &seg);
-	if (ret < 0)
+	if (ret < 0) {
+		cli_segment_clear(&seg);
 		return cli_fail(ret, name, "cannot read it");
+	}
 	if (json) {
 		cli_segment_json(stdout, &seg);
 		fputc('\n', stdout);
@@ -100,7 +154,11 @@ int cli_cmd_info(int argc, char **argv)
 	}
 	if (seg.kind == CLI_KIND_RING && !seg.ring.valid) {
 		cli_error("%s: the ring fails validation: %s", name, seg.ring.problem);
-		return CLI_WRONG_KIND;
+		status = CLI_WRONG_KIND;
+	} else if (seg.kind == CLI_KIND_CHANNEL && !seg.channel.valid) {
+		cli_error("%s: the channel cannot be read: %s", name, seg.channel.problem);
+		status = seg.channel.error == -EPROTO ? CLI_NEWER : CLI_WRONG_KIND;
 	}
-	return CLI_OK;
+	cli_segment_clear(&seg);
+	return status;
 }

@@ -18,7 +18,8 @@ static const char usage[] =
 	"\n"
 	"List every shared-memory segment with its size, owner, mode, age and\n"
 	"what it holds: a ring (capacity, bytes used, messages pending), a view\n"
-	"(lock state) or unknown. Segments are only read, never changed.\n"
+	"(lock state), a channel (data size, bytes used, messages published,\n"
+	"subscribers, publisher) or unknown. Segments are only read, never changed.\n"
 	"\n"
 	"  --json     print a JSON array of objects instead of a table\n"
 	"  -a, --all  include the library's companion segments (*" MEMBRIDGE_COMPANION_SUFFIX ")\n"
@@ -56,6 +57,15 @@ static int add_entry(struct listing *list, int dirfd, const char *file, bool all
 	cli_inspect_fd(fd, name, seg);
 	close(fd);
 	return 0;
+}
+
+static void free_listing(struct listing *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->count; i++)
+		cli_segment_clear(&list->segs[i]);
+	free(list->segs);
 }
 
 static int by_name(const void *a, const void *b)
@@ -185,13 +195,13 @@ int cli_cmd_list(int argc, char **argv)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	ret = read_directory(&list, all);
 	if (ret < 0) {
-		free(list.segs);
+		free_listing(&list);
 		return cli_fail(ret, NULL, "reading " CLI_SHM_DIR);
 	}
 	if (json)
 		print_json(&list);
 	else
 		print_table(&list);
-	free(list.segs);
+	free_listing(&list);
 	return CLI_OK;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* membridge pop: print messages from a ring, consuming each once printed. */
+/* membridge pop: print messages from a ring, consuming each once printed,
+ * or from a channel, as a subscriber for the time of the command. */
 #include "config.h"
 
 #include <errno.h>
@@ -10,11 +11,14 @@
 
 static const char usage[] =
 	"Usage: membridge pop [--tag TAG | --raw] [--timeout T] [-n|--count N]\n"
-	"                     [-f|--follow] NAME\n"
+	"                     [-f|--follow] [--oldest] NAME\n"
 	"\n"
 	"Pop messages and print them. Without --tag or --raw each message is one\n"
 	"line with bytes outside printable ASCII written as \\xHH. A message leaves\n"
-	"the ring only after it was written out.\n"
+	"the ring only after it was written out. From a channel pop subscribes,\n"
+	"receives the messages published from then on, releasing each once it was\n"
+	"written out, and leaves at the end (exit status 9 when every subscriber\n"
+	"slot is taken).\n"
 	"\n"
 	"  --tag TAG      print the message's first value decoded as TAG: bool u8\n"
 	"                 i32 u32 f32 int i64 u64 float f64 str, then a newline\n"
@@ -24,13 +28,15 @@ static const char usage[] =
 	"                 the timeout passes without a message\n"
 	"  --timeout T    wait at most T for each message (default 0, with\n"
 	"                 --follow inf), e.g. 2, 0.5s, 200ms, inf\n"
+	"  --oldest       channel: start at the oldest message another subscriber\n"
+	"                 still holds instead of the next one published\n"
 	"  -h, --help     show this help\n";
 
 enum output { OUT_ESCAPED, OUT_TAG, OUT_RAW };
 
 struct popper {
 	const char *name;
-	struct membridge_spsc *spsc;
+	struct cli_queue q;
 	enum output output;
 	enum membridge_type type;
 	unsigned char *buf;  /* the current payload, joined */
@@ -103,31 +109,30 @@ static int join(struct popper *p, const struct membridge_frame *frame)
 	return 0;
 }
 
-/* Write one message; CLI_OK, CLI_WRONG_KIND (undecodable: it is still
- * consumed) or CLI_FAILURE (stdout failed: it stays in the ring). */
-static int print_message(struct popper *p, const struct membridge_frame *frame)
+/* Write one message of len bytes at data; CLI_OK, CLI_WRONG_KIND
+ * (undecodable: it is still consumed) or CLI_FAILURE (stdout failed: it
+ * stays in a ring). */
+static int print_message(struct popper *p, const unsigned char *data, size_t len)
 {
 	struct membridge_value v;
 	size_t pos = 0;
-	int ret = join(p, frame);
+	int ret;
 
-	if (ret < 0)
-		return cli_fail(ret, p->name, "pop failed");
 	switch (p->output) {
 	case OUT_RAW:
-		if (frame->len) /* p->buf is NULL until a non-empty message */
-			fwrite(p->buf, 1, frame->len, stdout);
+		if (len) /* data is NULL for an empty ring message before any other */
+			fwrite(data, 1, len, stdout);
 		break;
 	case OUT_ESCAPED:
-		cli_escape_bytes(stdout, p->buf, frame->len);
+		cli_escape_bytes(stdout, data, len);
 		fputc('\n', stdout);
 		break;
 	case OUT_TAG:
-		ret = membridge_decode(p->buf, frame->len, &pos, p->type, &v);
+		ret = membridge_decode(data, len, &pos, p->type, &v);
 		if (ret < 0) {
 			fprintf(stderr, "membridge: pop: %s: a message of %zu bytes is not a %s (%s); it was consumed: ",
-				p->name, frame->len, membridge_type_name(p->type), membridge_strerror(ret));
-			cli_escape_bytes(stderr, p->buf, frame->len);
+				p->name, len, membridge_type_name(p->type), membridge_strerror(ret));
+			cli_escape_bytes(stderr, data, len);
 			fputc('\n', stderr);
 			return CLI_WRONG_KIND;
 		}
@@ -136,23 +141,55 @@ static int print_message(struct popper *p, const struct membridge_frame *frame)
 		break;
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		cli_error("writing the message to standard output: %s; it stays in the ring",
-			  strerror(errno));
+		cli_error("writing the message to standard output: %s%s", strerror(errno),
+			  p->q.spsc != NULL ? "; it stays in the ring" : "");
 		return CLI_FAILURE;
 	}
 	return CLI_OK;
 }
 
-struct peek_attempt {
-	struct membridge_spsc *spsc;
-	struct membridge_frame *frame;
+/* The next message of a ring (peeked) or of a channel (received). */
+struct next {
+	struct membridge_frame frame;
+	struct membridge_message msg;
 };
 
-static int try_peek(void *ctx, int64_t timeout_ns)
-{
-	struct peek_attempt *a = ctx;
+struct receive_attempt {
+	const struct cli_queue *q;
+	struct next *next;
+};
 
-	return membridge_spsc_peek(a->spsc, a->frame, timeout_ns);
+static int try_receive(void *ctx, int64_t timeout_ns)
+{
+	struct receive_attempt *a = ctx;
+
+	if (a->q->sub != NULL)
+		return membridge_subscriber_receive(a->q->sub, &a->next->msg, timeout_ns);
+	return membridge_spsc_peek(a->q->spsc, &a->next->frame, timeout_ns);
+}
+
+/* Print the message received; the exit status of print_message(). */
+static int print_next(struct popper *p, const struct next *next)
+{
+	int ret;
+
+	if (p->q.sub != NULL)
+		return print_message(p, next->msg.data, next->msg.len);
+	ret = join(p, &next->frame);
+	if (ret < 0)
+		return cli_fail(ret, p->name, "pop failed");
+	return print_message(p, p->buf, next->frame.len);
+}
+
+/* Consume a ring's frame, release a channel's message: 0 or -errno. */
+static int done_with(struct popper *p, struct next *next)
+{
+	int ret;
+
+	if (p->q.sub == NULL)
+		return membridge_spsc_consume(p->q.spsc, &next->frame);
+	ret = membridge_subscriber_release(p->q.sub);
+	return ret < 0 ? ret : 0;
 }
 
 /* Pop up to `count` messages (0: unlimited); the exit status. */
@@ -162,11 +199,11 @@ static int pop_messages(struct popper *p, uint64_t count, int64_t timeout, bool 
 	int status = CLI_OK;
 
 	while (count == 0 || printed < count) {
-		struct membridge_frame frame;
-		struct peek_attempt a = { p->spsc, &frame };
+		struct next next;
+		struct receive_attempt a = { &p->q, &next };
 		int ret, step;
 
-		ret = cli_wait(timeout, try_peek, &a);
+		ret = cli_wait(timeout, try_receive, &a);
 		if (ret == -EINTR)
 			return follow ? status : cli_interrupted();
 		if (ret == -EAGAIN || ret == -ETIMEDOUT) {
@@ -176,12 +213,17 @@ static int pop_messages(struct popper *p, uint64_t count, int64_t timeout, bool 
 				  p->name, (unsigned long long)printed);
 			return CLI_TIMEOUT;
 		}
+		if (ret == -ECONNRESET) {
+			cli_error("%s: the channel's publisher evicted this subscriber (%llu popped before)",
+				  p->name, (unsigned long long)printed);
+			return CLI_FAILURE;
+		}
 		if (ret < 0)
 			return cli_fail(ret, p->name, "pop failed");
-		step = print_message(p, &frame);
+		step = print_next(p, &next);
 		if (step == CLI_FAILURE)
 			return step;
-		ret = membridge_spsc_consume(p->spsc, &frame);
+		ret = done_with(p, &next);
 		if (ret < 0)
 			return cli_fail(ret, p->name, "consuming the message failed");
 		printed++;
@@ -202,14 +244,15 @@ int cli_cmd_pop(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "oldest", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct popper p = { .output = OUT_ESCAPED };
-	struct membridge_segment *seg = NULL;
 	const char *timeout_arg = NULL;
 	uint64_t count = 1;
 	int64_t timeout;
+	unsigned start = MEMBRIDGE_SUBSCRIBE_NEWEST;
 	bool follow = false, counted = false;
 	cli_name name;
 	int c, status;
@@ -239,6 +282,9 @@ int cli_cmd_pop(int argc, char **argv)
 		case 'f':
 			follow = true;
 			break;
+		case 'o':
+			start = MEMBRIDGE_SUBSCRIBE_OLDEST;
+			break;
 		case 'h':
 			return cli_print_help(usage);
 		default:
@@ -253,13 +299,16 @@ int cli_cmd_pop(int argc, char **argv)
 	if (follow && !counted)
 		count = 0;
 	p.name = name;
-	status = cli_open_ring(name, &seg, &p.spsc);
+	status = cli_open_queue(name, false, start, &p.q);
 	if (status != CLI_OK)
 		return status;
+	if (p.q.spsc != NULL && start != MEMBRIDGE_SUBSCRIBE_NEWEST) {
+		cli_close_queue(&p.q);
+		return cli_usage_error("%s is a ring: --oldest is for channels", name);
+	}
 	cli_catch_stop_signals();
 	status = pop_messages(&p, count, timeout, follow);
 	free(p.buf);
-	membridge_spsc_close(p.spsc);
-	membridge_segment_close(seg);
+	cli_close_queue(&p.q);
 	return status;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* membridge push: messages from arguments or stdin into a ring. */
+/* membridge push: messages from arguments or stdin into a ring or a channel. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,7 +17,9 @@ static const char usage[] =
 	"Push one message per MSG argument or, without arguments, one message\n"
 	"per line of standard input (the newline is not part of it). Messages are\n"
 	"str values by default (a uint32 length and UTF-8, as Python's push(\"text\")\n"
-	"stores them).\n"
+	"stores them). Into a channel push publishes, as its one publisher (exit\n"
+	"status 9 while another live process publishes); only the subscribers\n"
+	"there at the time get a message.\n"
 	"\n"
 	"  --tag TAG      encode each message as one value of TAG: bool u8 i32 u32\n"
 	"                 f32 int i64 u64 float f64 str\n"
@@ -31,7 +33,7 @@ enum encoding { ENC_TAG, ENC_RAW };
 
 struct pusher {
 	const char *name;
-	struct membridge_spsc *spsc;
+	struct cli_queue q;
 	int64_t timeout;
 	enum encoding encoding;
 	enum membridge_type type;
@@ -149,7 +151,7 @@ static int reserve(struct pusher *p, size_t len)
 }
 
 struct push_attempt {
-	struct membridge_spsc *spsc;
+	const struct cli_queue *q;
 	const void *buf;
 	size_t len;
 };
@@ -158,24 +160,36 @@ static int try_push(void *ctx, int64_t timeout_ns)
 {
 	struct push_attempt *a = ctx;
 
-	return membridge_spsc_push(a->spsc, a->buf, a->len, timeout_ns);
+	if (a->q->pub != NULL)
+		return membridge_publisher_send(a->q->pub, a->buf, a->len, timeout_ns);
+	return membridge_spsc_push(a->q->spsc, a->buf, a->len, timeout_ns);
 }
 
 /* Push len bytes at buf; the exit status. */
 static int push_bytes(struct pusher *p, const void *buf, size_t len, const char *which)
 {
-	struct push_attempt a = { p->spsc, buf, len };
+	struct push_attempt a = { &p->q, buf, len };
 	int ret = cli_wait(p->timeout, try_push, &a);
 
 	if (ret == 0) {
 		p->pushed++;
 		return CLI_OK;
 	}
+	if (ret == -EMSGSIZE && p->q.pub != NULL) {
+		cli_error("%s: %s of %zu bytes can never fit: the channel takes at most %llu bytes per message",
+			  p->name, which, len, (unsigned long long)p->q.cfg.max_message);
+		return CLI_BAD_INPUT;
+	}
 	if (ret == -EMSGSIZE) {
 		cli_error("%s: %s of %zu bytes can never fit: a ring of capacity %zu takes at most %zu bytes per message",
-			  p->name, which, len, membridge_spsc_capacity(p->spsc),
-			  membridge_spsc_capacity(p->spsc) - MEMBRIDGE_SPSC_FRAME_HEADER);
+			  p->name, which, len, membridge_spsc_capacity(p->q.spsc),
+			  membridge_spsc_capacity(p->q.spsc) - MEMBRIDGE_SPSC_FRAME_HEADER);
 		return CLI_BAD_INPUT;
+	}
+	if (ret == -ECONNRESET) {
+		cli_error("%s: another process took the channel over as its publisher (%llu message%s published before)",
+			  p->name, p->pushed, p->pushed == 1 ? "" : "s");
+		return CLI_BUSY;
 	}
 	if (ret == -EAGAIN || ret == -ETIMEDOUT) {
 		cli_error("%s: no room for %s within the timeout (%llu message%s pushed before it)",
@@ -267,7 +281,6 @@ int cli_cmd_push(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pusher p = { .timeout = MEMBRIDGE_WAIT_FOREVER, .type = MEMBRIDGE_STR };
-	struct membridge_segment *seg = NULL;
 	bool tagged = false;
 	cli_name name;
 	int c, i, status;
@@ -299,7 +312,7 @@ int cli_cmd_push(int argc, char **argv)
 	if (cli_parse_name(argv[optind], name) != 0)
 		return CLI_BAD_INPUT;
 	p.name = name;
-	status = cli_open_ring(name, &seg, &p.spsc);
+	status = cli_open_queue(name, true, 0, &p.q);
 	if (status != CLI_OK)
 		return status;
 	cli_catch_stop_signals();
@@ -316,7 +329,6 @@ int cli_cmd_push(int argc, char **argv)
 		status = push_lines(&p);
 	}
 	free(p.buf);
-	membridge_spsc_close(p.spsc);
-	membridge_segment_close(seg);
+	cli_close_queue(&p.q);
 	return status;
 }

@@ -25,7 +25,9 @@ static int unlock(const char *name, struct membridge_view *view, bool force)
 	int ret;
 
 	/* What holds the lock now, read without taking it. */
-	if (cli_inspect(name, &seg) == 0 && seg.kind == CLI_KIND_VIEW) {
+	ret = cli_inspect(name, &seg);
+	cli_segment_clear(&seg); /* only the view state is used */
+	if (ret == 0 && seg.kind == CLI_KIND_VIEW) {
 		if (seg.view.state == MEMBRIDGE_LOCK_FREE) {
 			printf("lock of %s is free; nothing to do\n", name);
 			return CLI_OK;

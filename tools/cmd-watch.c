@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* membridge watch: a ring's fill level and rates, sampled live. */
+/* membridge watch: a ring's or a channel's fill level and rates, sampled live. */
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,11 +13,13 @@
 static const char usage[] =
 	"Usage: membridge watch [--interval T] [-n|--count N] NAME\n"
 	"\n"
-	"Sample a ring every interval and show its fill level, messages pending\n"
-	"and the rates in (pushed) and out (popped), in bytes and messages per\n"
-	"second; '~' marks a message rate estimated from the average message size\n"
-	"when the messages were already gone. On a terminal the line is redrawn in\n"
-	"place. The ring is only read. Ctrl-C ends it.\n"
+	"Sample a ring or a channel every interval. For a ring: its fill level,\n"
+	"messages pending and the rates in (pushed) and out (popped), in bytes and\n"
+	"messages per second; '~' marks a message rate estimated from the average\n"
+	"message size when the messages were already gone. For a channel: its fill\n"
+	"level, messages published, subscribers and the largest lag, and the rate\n"
+	"in (published) in data bytes and messages per second. On a terminal the\n"
+	"line is redrawn in place. The segment is only read. Ctrl-C ends it.\n"
 	"\n"
 	"  --interval T   time between samples (default 1s), e.g. 0.5, 200ms\n"
 	"  -n, --count N  stop after N samples\n"
@@ -58,35 +61,56 @@ static void format_msg_rate(struct msg_rate r, char *buf, size_t len)
 		snprintf(buf, len, "%s%.0f msg/s", r.exact ? "" : "~", r.per_second);
 }
 
-static void print_line(const struct watcher *w, const struct sample *now, const char *rates)
+/* The start of a line: "\r" on a terminal, then the time of day. */
+static void begin_line(const struct watcher *w)
 {
-	const struct cli_ring_state *ring = &now->ring;
-	char clock[16], bar[BAR_WIDTH + 1], pending[32];
+	char clock[16];
 	time_t t = time(NULL);
 	struct tm tm;
-	int fill, i;
 
 	localtime_r(&t, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 	if (w->tty)
 		fputs("\r", stdout);
+	fputs(clock, stdout);
+}
+
+static void end_line(const struct watcher *w)
+{
+	fputs(w->tty ? "\033[K" : "\n", stdout);
+	fflush(stdout);
+}
+
+/* " used 1024/4096 (25%) [#####...............]" */
+static void print_fill(uint64_t used, uint64_t size)
+{
+	char bar[BAR_WIDTH + 1];
+	int fill = (int)(used * BAR_WIDTH / size), i;
+
+	for (i = 0; i < BAR_WIDTH; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[BAR_WIDTH] = '\0';
+	printf(" used %llu/%llu (%llu%%) [%s]", (unsigned long long)used,
+	       (unsigned long long)size, (unsigned long long)(used * 100 / size), bar);
+}
+
+static void print_line(const struct watcher *w, const struct sample *now, const char *rates)
+{
+	const struct cli_ring_state *ring = &now->ring;
+	char pending[32];
+
+	begin_line(w);
 	if (!ring->valid) {
-		printf("%s corrupt: %s", clock, ring->problem);
+		printf(" corrupt: %s", ring->problem);
 	} else {
-		fill = (int)(ring->used * BAR_WIDTH / ring->capacity);
-		for (i = 0; i < BAR_WIDTH; i++)
-			bar[i] = i < fill ? '#' : '.';
-		bar[BAR_WIDTH] = '\0';
 		if (ring->pending >= 0)
 			snprintf(pending, sizeof(pending), "%lld", (long long)ring->pending);
 		else
 			snprintf(pending, sizeof(pending), "?");
-		printf("%s used %llu/%llu (%llu%%) [%s] %s pending%s", clock,
-		       (unsigned long long)ring->used, (unsigned long long)ring->capacity,
-		       (unsigned long long)(ring->used * 100 / ring->capacity), bar, pending, rates);
+		print_fill(ring->used, ring->capacity);
+		printf(" %s pending%s", pending, rates);
 	}
-	fputs(w->tty ? "\033[K" : "\n", stdout);
-	fflush(stdout);
+	end_line(w);
 }
 
 /* "  in 10.2 KB/s 410 msg/s  out 9.8 KB/s 400 msg/s" between two samples. */
@@ -145,6 +169,64 @@ static int watch(struct watcher *w, int64_t interval, uint64_t count)
 	return CLI_OK;
 }
 
+/* A channel sample: what the rates are computed from. */
+struct channel_point {
+	uint64_t tail, published;
+	int64_t at_ns;
+	bool valid;
+};
+
+static void print_channel_line(const struct watcher *w, const struct cli_channel_state *ch,
+			       const char *rates)
+{
+	const struct membridge_channel_info *in = &ch->info;
+
+	begin_line(w);
+	if (!ch->valid) {
+		printf(" unreadable: %s", ch->problem);
+	} else {
+		print_fill(in->used, in->config.data_size);
+		printf(" %llu published, %u subscriber%s, lag %llu%s",
+		       (unsigned long long)in->next_seq, in->subscribers,
+		       in->subscribers == 1 ? "" : "s", (unsigned long long)ch->max_lag, rates);
+	}
+	end_line(w);
+}
+
+static int watch_channel(struct watcher *w, struct cli_channel_state *ch, int64_t interval,
+			 uint64_t count)
+{
+	struct channel_point then = { 0 }, now;
+	uint64_t taken = 0;
+	char rates[96], bytes[32];
+	double seconds;
+
+	for (;;) {
+		if (taken > 0)
+			cli_channel_sample(&w->map, ch);
+		now = (struct channel_point){ ch->info.tail, ch->info.next_seq, cli_now_ns(),
+					      ch->valid };
+		rates[0] = '\0';
+		/* A publisher taking over a dead one's channel goes on from its
+		 * tail, so both only grow. */
+		if (taken > 0 && then.valid && now.valid && now.at_ns > then.at_ns &&
+		    now.tail >= then.tail && now.published >= then.published) {
+			seconds = (double)(now.at_ns - then.at_ns) / 1e9;
+			cli_format_rate((double)(now.tail - then.tail) / seconds, "B", bytes,
+					sizeof(bytes));
+			snprintf(rates, sizeof(rates), "  in %s %.0f msg/s", bytes,
+				 (double)(now.published - then.published) / seconds);
+		}
+		print_channel_line(w, ch, rates);
+		then = now;
+		if (++taken == count || !cli_sleep(interval))
+			break;
+	}
+	if (w->tty)
+		fputc('\n', stdout);
+	return CLI_OK;
+}
+
 int cli_cmd_watch(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -154,6 +236,7 @@ int cli_cmd_watch(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct watcher w = { .tty = isatty(STDOUT_FILENO) != 0 };
+	struct cli_channel_state ch = { 0 };
 	int64_t interval = 1000000000;
 	uint64_t count = 0;
 	cli_name name;
@@ -182,13 +265,21 @@ int cli_cmd_watch(int argc, char **argv)
 	ret = cli_map_readonly(name, &w.map);
 	if (ret < 0)
 		return cli_fail(ret, name, "cannot read it");
-	if (!cli_looks_like_ring(&w.map)) {
-		cli_unmap(&w.map);
-		cli_error("%s: not a ring; 'membridge info %s' shows what it is", name, name);
-		return CLI_WRONG_KIND;
+	cli_channel_sample(&w.map, &ch);
+	if (ch.error == -EPROTO) {
+		ret = cli_fail(ch.error, name, "cannot watch it");
+	} else if (ch.valid) {
+		cli_catch_stop_signals();
+		ret = watch_channel(&w, &ch, interval, count);
+	} else if (cli_looks_like_ring(&w.map)) {
+		cli_catch_stop_signals();
+		ret = watch(&w, interval, count);
+	} else {
+		cli_error("%s: not a ring or channel; 'membridge info %s' shows what it is", name,
+			  name);
+		ret = CLI_WRONG_KIND;
 	}
-	cli_catch_stop_signals();
-	ret = watch(&w, interval, count);
+	free(ch.slots);
 	cli_unmap(&w.map);
 	return ret;
 }

@@ -2,6 +2,7 @@
 /* One inspected segment as a table cell or a JSON object (list and info). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,7 +31,31 @@ void cli_segment_details(const struct cli_segment *seg, char *buf, size_t len)
 	} else if (seg->kind == CLI_KIND_VIEW) {
 		cli_describe_lock(&seg->view, lock, sizeof(lock));
 		snprintf(buf, len, seg->view.state == MEMBRIDGE_LOCK_FREE ? "lock %s" : "lock: %s", lock);
+	} else if (seg->kind == CLI_KIND_CHANNEL) {
+		cli_channel_details(&seg->channel, buf, len);
 	}
+}
+
+void cli_channel_details(const struct cli_channel_state *ch, char *buf, size_t len)
+{
+	const struct membridge_channel_info *in = &ch->info;
+	char publisher[48];
+
+	if (!ch->valid) {
+		snprintf(buf, len, "%s: %s", ch->error == -EPROTO ? "unsupported" : "unreadable",
+			 ch->problem);
+		return;
+	}
+	if (in->publisher != 0)
+		snprintf(publisher, sizeof(publisher), "publisher pid %lld",
+			 (long long)in->publisher);
+	else
+		snprintf(publisher, sizeof(publisher), "no publisher");
+	snprintf(buf, len, "data %llu, used %llu (%llu%%), %llu published, %u of %u subscribers, %s",
+		 (unsigned long long)in->config.data_size, (unsigned long long)in->used,
+		 (unsigned long long)(in->used * 100 / in->config.data_size),
+		 (unsigned long long)in->next_seq, in->subscribers, in->config.subscribers,
+		 publisher);
 }
 
 /* `, "key": "value"` with the value escaped (the key is plain ASCII). */
@@ -75,6 +100,49 @@ static void json_view(FILE *out, const struct cli_view_state *view)
 		view->writer_alive < 0 ? "null" : view->writer_alive ? "true" : "false");
 }
 
+/* `"<key>": pid, "<alive_key>": bool`, both null for no process. */
+static void json_pid(FILE *out, const char *key, const char *alive_key, int64_t pid)
+{
+	if (pid != 0)
+		fprintf(out, "\"%s\": %lld, \"%s\": %s", key, (long long)pid, alive_key,
+			cli_pid_alive(pid) ? "true" : "false");
+	else
+		fprintf(out, "\"%s\": null, \"%s\": null", key, alive_key);
+}
+
+static void json_channel(FILE *out, const struct cli_channel_state *ch)
+{
+	const struct membridge_channel_info *in = &ch->info;
+	size_t i;
+
+	if (!ch->valid) {
+		fprintf(out, ", \"channel\": {\"supported\": %s",
+			ch->error == -EPROTO ? "false" : "true");
+		json_text(out, "problem", ch->problem);
+		fputs("}", out);
+		return;
+	}
+	fprintf(out, ", \"channel\": {\"supported\": true, \"problem\": null, \"version\": %u, "
+		"\"data_size\": %llu, \"max_message\": %llu, \"slots\": %u, \"tail\": %llu, "
+		"\"published\": %llu, \"used\": %llu, ",
+		MEMBRIDGE_CHANNEL_VERSION, (unsigned long long)in->config.data_size,
+		(unsigned long long)in->config.max_message, in->config.subscribers,
+		(unsigned long long)in->tail, (unsigned long long)in->next_seq,
+		(unsigned long long)in->used);
+	json_pid(out, "publisher_pid", "publisher_alive", in->publisher);
+	fprintf(out, ", \"active\": %u, \"subscribers\": [", in->subscribers);
+	for (i = 0; i < ch->count; i++) {
+		const struct membridge_subscriber_info *sl = &ch->slots[i];
+
+		fprintf(out, "%s{\"slot\": %u, ", i ? ", " : "", sl->slot);
+		json_pid(out, "pid", "alive", sl->pid);
+		fprintf(out, ", \"active\": %s, \"evicted\": %s, \"lag\": %llu, \"lag_bytes\": %llu}",
+			sl->active ? "true" : "false", sl->evicted ? "true" : "false",
+			(unsigned long long)sl->lag, (unsigned long long)sl->lag_bytes);
+	}
+	fputs("]}", out);
+}
+
 void cli_segment_json(FILE *out, const struct cli_segment *seg)
 {
 	char owner[64];
@@ -93,5 +161,7 @@ void cli_segment_json(FILE *out, const struct cli_segment *seg)
 		json_ring(out, &seg->ring);
 	else if (seg->kind == CLI_KIND_VIEW)
 		json_view(out, &seg->view);
+	else if (seg->kind == CLI_KIND_CHANNEL)
+		json_channel(out, &seg->channel);
 	fputc('}', out);
 }

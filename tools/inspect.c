@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -147,6 +148,59 @@ void cli_ring_sample(const struct cli_mapping *map, struct cli_ring_state *ring)
 		describe_fault(&info, map->size, ring->problem, sizeof(ring->problem));
 }
 
+/* ----------------------------------------------------------- channels */
+
+/* membridge_channel_inspect() under the SIGBUS guard: its result, or
+ * -EFAULT when the segment shrank under the mapping. */
+static int inspect_channel(const struct cli_mapping *map, struct membridge_channel_info *info,
+			   struct membridge_subscriber_info *slots, size_t max)
+{
+	int ret;
+
+	GUARDED_READ(return -EFAULT);
+	ret = membridge_channel_inspect(map->base, map->size, info, slots, max);
+	bus_armed = 0;
+	return ret;
+}
+
+void cli_channel_sample(const struct cli_mapping *map, struct cli_channel_state *ch)
+{
+	size_t max, i;
+	int ret;
+
+	free(ch->slots);
+	memset(ch, 0, sizeof(*ch));
+	ret = map->base ? inspect_channel(map, &ch->info, NULL, 0) : -ENOTSUP;
+	if (ret > 0) {
+		/* The shape is fixed at creation: the second read has the same. */
+		max = ch->info.config.subscribers;
+		ch->slots = calloc(max, sizeof(*ch->slots));
+		if (ch->slots == NULL)
+			ret = -ENOMEM;
+		else
+			ret = inspect_channel(map, &ch->info, ch->slots, max);
+		if (ret >= 0)
+			ch->count = (size_t)ret < max ? (size_t)ret : max;
+	}
+	for (i = 0; i < ch->count; i++)
+		if (ch->slots[i].active && ch->slots[i].lag > ch->max_lag)
+			ch->max_lag = ch->slots[i].lag;
+	ch->error = ret < 0 ? ret : 0;
+	ch->valid = ret >= 0;
+	if (ret == -EFAULT)
+		snprintf(ch->problem, sizeof(ch->problem), "the segment shrank while being read");
+	else if (ret == -EPROTO)
+		snprintf(ch->problem, sizeof(ch->problem),
+			 "a channel layout newer than libmembridge %s reads", membridge_version());
+	else if (ret < 0)
+		snprintf(ch->problem, sizeof(ch->problem), "%s", membridge_strerror(ret));
+}
+
+int cli_pid_alive(int64_t pid)
+{
+	return pid > 0 && pid <= INT32_MAX && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
 /* -------------------------------------------------------------- views */
 
 static void view_state(const struct membridge_view_info *info, struct cli_view_state *view)
@@ -159,7 +213,7 @@ static void view_state(const struct membridge_view_info *info, struct cli_view_s
 	view->writer_pid = info->writer;
 	view->writer_alive = -1;
 	if (view->writer_pid > 1)
-		view->writer_alive = kill((pid_t)view->writer_pid, 0) == 0 || errno == EPERM;
+		view->writer_alive = cli_pid_alive(view->writer_pid);
 }
 
 void cli_describe_lock(const struct cli_view_state *view, char *buf, size_t len)
@@ -192,6 +246,8 @@ const char *cli_kind_name(enum cli_kind kind)
 		return "ring";
 	case CLI_KIND_VIEW:
 		return "view";
+	case CLI_KIND_CHANNEL:
+		return "channel";
 	case CLI_KIND_COMPANION:
 		return "companion";
 	default:
@@ -262,11 +318,21 @@ static bool companion_exists(const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* A channel (its magic says so, even when the rest is broken or newer), a
+ * ring (its size and header agree), or else any segment large enough for a
+ * lock word: a view. */
 static void classify(struct cli_segment *seg, const struct cli_mapping *map)
 {
 	struct membridge_view_info info;
 	int ret;
 
+	cli_channel_sample(map, &seg->channel);
+	if (seg->channel.valid || seg->channel.error == -EPROTO ||
+	    seg->channel.error == -EBADMSG) {
+		seg->kind = CLI_KIND_CHANNEL;
+		return;
+	}
+	cli_segment_clear(seg);
 	if (cli_looks_like_ring(map)) {
 		seg->kind = CLI_KIND_RING;
 		cli_ring_sample(map, &seg->ring);
@@ -307,10 +373,18 @@ void cli_inspect_fd(int fd, const char *name, struct cli_segment *seg)
 	cli_unmap(&map);
 }
 
+void cli_segment_clear(struct cli_segment *seg)
+{
+	free(seg->channel.slots);
+	seg->channel.slots = NULL;
+	seg->channel.count = 0;
+}
+
 int cli_inspect(const char *name, struct cli_segment *seg)
 {
 	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
 
+	seg->channel.slots = NULL;
 	if (fd < 0)
 		return -errno;
 	cli_inspect_fd(fd, name, seg);

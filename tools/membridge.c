@@ -16,11 +16,11 @@ struct command {
 static const struct command commands[] = {
 	{ "list", cli_cmd_list, "list every segment with its kind and state" },
 	{ "info", cli_cmd_info, "show everything about one segment" },
-	{ "create", cli_cmd_create, "create a ring or a view" },
+	{ "create", cli_cmd_create, "create a ring, a view or a channel" },
 	{ "rm", cli_cmd_rm, "remove segments" },
-	{ "push", cli_cmd_push, "push messages into a ring" },
-	{ "pop", cli_cmd_pop, "pop messages from a ring and print them" },
-	{ "watch", cli_cmd_watch, "show a ring's fill level and rates live" },
+	{ "push", cli_cmd_push, "push messages into a ring or publish them to a channel" },
+	{ "pop", cli_cmd_pop, "pop messages from a ring or a channel and print them" },
+	{ "watch", cli_cmd_watch, "show a ring's or a channel's fill level and rates live" },
 	{ "unlock", cli_cmd_unlock, "free a view lock held by a dead process" },
 	{ "bench", cli_cmd_bench, "measure ring throughput and latency here" },
 };
@@ -41,7 +41,7 @@ static void print_usage(FILE *out)
 	      "name such as /q (the leading / may be left out).\n"
 	      "Exit status: 0 ok, 1 failure, 2 bad input, 3 not found, 4 permission\n"
 	      "denied, 5 timed out, 6 already exists, 7 wrong kind or corrupt,\n"
-	      "8 refused; see membridge(1).\n", out);
+	      "8 refused, 9 busy, 10 newer channel layout; see membridge(1).\n", out);
 }
 
 static const struct command *find_command(const char *name)

@@ -52,6 +52,11 @@ int cli_status_of(int err)
 		return CLI_EXISTS;
 	case EBADMSG:
 		return CLI_WRONG_KIND;
+	case EBUSY:
+	case EUSERS:
+		return CLI_BUSY;
+	case EPROTO:
+		return CLI_NEWER;
 	case EINVAL:
 	case ENAMETOOLONG:
 	case EMSGSIZE:
@@ -82,6 +87,9 @@ int cli_fail(int err, const char *name, const char *doing)
 	else if (err == -EBADMSG)
 		cli_error("%s: %s: %s; 'membridge info %s' shows what it holds", name, doing,
 			  membridge_strerror(err), name);
+	else if (err == -EPROTO)
+		cli_error("%s: %s: its channel layout is newer than libmembridge %s reads; use a newer membridge",
+			  name, doing, membridge_version());
 	else
 		cli_error("%s: %s: %s", name, doing, membridge_strerror(err));
 	return cli_status_of(err);

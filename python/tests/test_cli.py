@@ -13,6 +13,7 @@ foreign peer would.
 import errno
 import functools
 import json
+import mmap
 import os
 import pathlib
 import re
@@ -38,6 +39,10 @@ ENV = dict(os.environ, LC_ALL="C")
 NOBODY = 65534
 HEADER = struct.Struct("=QQQ")  # ring header: head, tail, capacity
 LOCK = struct.Struct("=i")  # view lock word
+# channel header (lib/channel-layout.h): magic, version, flags, subscribers,
+# data_size, max_message; the publisher's tail at 128
+CHANNEL = struct.Struct("=IIIIQQ")
+CHANNEL_TAIL = 128
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="needs root to run the tool as another user")
@@ -1647,3 +1652,218 @@ def test_bench_interrupted_removes_its_rings(cli):
         rc, out, err = finish(proc)
     assert rc == 130, (rc, out, err)
     assert _bench_rings() <= before
+
+
+# ------------------------------------------------------------------ channels
+
+def make_channel(mb, name, *args):
+    """A channel made by the tool: (data size, max message, slots) as printed."""
+    r = mb("create", "--channel", *args, name)
+    assert r.rc == 0, r
+    m = re.fullmatch(r"created channel %s: (\d+) data bytes, max message (\d+), (\d+) "
+                     r"subscriber slots?, (\d+) bytes, mode 0600\n" % re.escape(name), r.out)
+    assert m, r
+    assert os.stat(shm_path(name)).st_size == int(m.group(4))
+    return tuple(int(g) for g in m.groups()[:3])
+
+
+def channel_json(mb, name):
+    r = mb("info", "--json", name)
+    assert r.rc == 0, r
+    e = json.loads(r.out)
+    assert e["kind"] == "channel", e
+    return e["channel"]
+
+
+def channel_until(mb, name, check, timeout=30):
+    """Poll info --json until check(channel) holds; returns that channel."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ch = channel_json(mb, name)
+        if check(ch):
+            return ch
+        assert time.monotonic() < deadline, "never reached: %r" % ch
+        time.sleep(0.01)
+
+
+def test_channel_create_and_inspect(mb, shm_name):
+    assert make_channel(mb, shm_name, "8K", "--subscribers", "3") == (8192, 4080, 3)
+    f = info_fields(mb("info", shm_name).out)
+    assert (f["kind"], f["version"], f["data size"], f["max message"], f["slots"]) == \
+        ("channel", "1", "8192", "4080", "3"), f
+    assert (f["published"], f["used"], f["publisher"], f["subscribers"], f["verdict"]) == \
+        ("0", "0 (0%)", "none", "0", "ok"), f
+    ch = channel_json(mb, shm_name)
+    assert ch == {"supported": True, "problem": None, "version": 1, "data_size": 8192,
+                  "max_message": 4080, "slots": 3, "tail": 0, "published": 0, "used": 0,
+                  "publisher_pid": None, "publisher_alive": None, "active": 0,
+                  "subscribers": []}
+    assert list_json(mb)[shm_name]["channel"] == ch
+    row = list_rows(mb("list").out)[shm_name]
+    assert row[5:] == ["channel", "data 8192, used 0 (0%), 0 published, 0 of 3 subscribers, "
+                       "no publisher"], row
+
+
+def test_channel_subscribers_lag_and_dead_processes(mb, cli, shm_name):
+    """A stopped subscriber's lag in messages and bytes; a subscriber and a
+    publisher killed with SIGKILL show as not alive, and their places are
+    taken over by the next pop and push."""
+    make_channel(mb, shm_name, "4K", "--subscribers", "1")
+    sub = popen_tool(cli, "pop", "-n", "5", "--timeout", "30", shm_name)
+    try:
+        ch = channel_until(mb, shm_name, lambda ch: ch["active"] == 1)
+        assert ch["subscribers"] == [{"slot": 0, "pid": sub.pid, "alive": True, "active": True,
+                                      "evicted": False, "lag": 0, "lag_bytes": 0}]
+        os.kill(sub.pid, signal.SIGSTOP)
+        r = mb("push", "--raw", shm_name, "a" * 10, "b" * 100)
+        assert r.rc == 0, r
+        ch = channel_json(mb, shm_name)
+        (slot,) = ch["subscribers"]
+        assert (slot["lag"], ch["published"]) == (2, 2), ch
+        assert slot["lag_bytes"] == ch["used"] == ch["tail"] > 110, ch
+        os.kill(sub.pid, signal.SIGKILL)
+    finally:
+        os.kill(sub.pid, signal.SIGCONT)
+        sub.wait(timeout=20)
+    # The slot stays until someone needs it; its process is gone.
+    (slot,) = channel_json(mb, shm_name)["subscribers"]
+    assert (slot["pid"], slot["alive"]) == (sub.pid, False), slot
+    feeder = popen_tool(cli, "push", shm_name, stdin=subprocess.PIPE)
+    try:
+        ch = channel_until(mb, shm_name, lambda ch: ch["publisher_pid"] == feeder.pid)
+        assert ch["publisher_alive"] is True
+        r = mb("push", shm_name, "x")
+        error(r, 9, "push", shm_name)
+        assert str(feeder.pid) in r.err, r
+        feeder.kill()
+    finally:
+        feeder.wait(timeout=20)
+    ch = channel_json(mb, shm_name)
+    assert (ch["publisher_pid"], ch["publisher_alive"]) == (feeder.pid, False), ch
+    # A new subscriber takes the dead one's only slot; a new publisher the
+    # dead publisher's place, and the stream goes on from its sequence.
+    sub = popen_tool(cli, "pop", "--tag", "str", "--timeout", "30", shm_name)
+    try:
+        channel_until(mb, shm_name, lambda ch: [s["pid"] for s in ch["subscribers"]] == [sub.pid])
+        r = mb("push", shm_name, "after the takeover")
+        assert r.rc == 0, r
+    finally:
+        rc, out, err = finish(sub)
+    assert (rc, out) == (0, b"after the takeover\n"), err
+    ch = channel_json(mb, shm_name)
+    assert (ch["published"], ch["publisher_pid"], ch["subscribers"]) == (3, None, []), ch
+
+
+@pytest.mark.parametrize("field,value,code", [
+    ("version", 2, 10),        # a newer layout
+    ("flags", 1, 10),          # a policy of a newer library
+    ("subscribers", 0, 7),     # a header no channel can have
+    ("data_size", 4096 + 64, 7),
+    ("magic", 0x11111111, 7),  # not a channel at all
+])
+def test_channel_corrupt_header(mb, shm_name, field, value, code):
+    """A header written with Python's mmap: push, pop and watch refuse with
+    the documented status and write nothing; list still lists it."""
+    make_channel(mb, shm_name, "4K")
+    fd = os.open(shm_path(shm_name), os.O_RDWR)
+    try:
+        with mmap.mmap(fd, 0) as m:
+            header = dict(zip(("magic", "version", "flags", "subscribers", "data_size",
+                               "max_message"), CHANNEL.unpack_from(m, 0)))
+            assert (header["version"], header["flags"], header["data_size"]) == (1, 0, 4096)
+            header[field] = value
+            CHANNEL.pack_into(m, 0, *header.values())
+    finally:
+        os.close(fd)
+    before = shm_path(shm_name).read_bytes()
+    for args in (["push", shm_name, "x"], ["pop", shm_name],
+                 ["watch", "-n", "1", shm_name]):
+        r = mb(*args)
+        error(r, code, args[0], shm_name)
+        if code == 10:
+            assert "newer" in r.err, r
+    r = mb("info", shm_name)
+    if code == 10:
+        assert r.rc == 10, r
+        f = info_fields(r.out)
+        assert f["kind"] == "channel", f
+        assert f["verdict"].startswith("unsupported: a channel layout newer than"), f
+        e = json.loads(mb("info", "--json", shm_name).out)
+        assert e["channel"]["supported"] is False, e
+    else:
+        # Not usable as a channel, whatever else it may look like.
+        f = info_fields(r.out)
+        assert f["kind"] != "channel" or f["verdict"] != "ok", r
+    assert mb("list").rc == 0
+    assert shm_path(shm_name).read_bytes() == before
+
+
+def test_channel_corrupt_tail(mb, shm_name):
+    """A tail no publisher writes (off the payload alignment): the publisher
+    and a subscriber both refuse it with status 7."""
+    make_channel(mb, shm_name, "4K")
+    fd = os.open(shm_path(shm_name), os.O_RDWR)
+    try:
+        with mmap.mmap(fd, 0) as m:
+            struct.pack_into("=Q", m, CHANNEL_TAIL, 100)
+    finally:
+        os.close(fd)
+    for args in (["push", shm_name, "x"], ["pop", shm_name]):
+        error(mb(*args), 7, args[0], shm_name)
+    # Neither stayed: no publisher, no subscriber.
+    ch = channel_json(mb, shm_name)
+    assert (ch["publisher_pid"], ch["subscribers"]) == (None, []), ch
+
+
+def test_channel_watch_survives_truncation(mb, cli, shm_name):
+    make_channel(mb, shm_name, "4K")
+    proc = popen_tool(cli, "watch", "--count", "3", "--interval", "0.3", shm_name)
+    try:
+        first = proc.stdout.readline()
+        assert b"used 0/4096 (0%)" in first and b"0 published, 0 subscribers" in first, first
+        os.truncate(shm_path(shm_name), 0)
+    finally:
+        rc, out, err = finish(proc)
+    assert rc == 0, (rc, out, err)
+    lines = out.decode().splitlines()
+    assert len(lines) == 2 and all(
+        "unreadable: the segment shrank while being read" in line for line in lines), lines
+
+
+def test_channel_message_too_large(mb, shm_name):
+    make_channel(mb, shm_name, "1K", "--max-message", "100")
+    r = mb("push", "--raw", shm_name, "x" * 100)
+    assert r.rc == 0, r
+    r = mb("push", "--raw", shm_name, "x" * 101)
+    error(r, 2, "push", shm_name)
+    assert "at most 100 bytes" in r.err, r
+    assert channel_json(mb, shm_name)["published"] == 1
+
+
+def test_stream_tool_push_to_tool_pop_channel(mb, cli, shm_name):
+    """10,000 lines from `membridge push` to `membridge pop` through a 1 KiB
+    channel: the publisher waits for the subscriber, nothing is lost."""
+    texts = [stream_text(i) for i in range(N_STREAM)]
+    data = ("\n".join(texts) + "\n").encode()
+    assert len(data) > 64 * 1024  # the publisher has to wait for room
+    make_channel(mb, shm_name, "1K")
+    sub = popen_tool(cli, "pop", "-n", N_STREAM, "--tag", "str", "--timeout", "10", shm_name)
+    chunks = []
+    reader = threading.Thread(target=lambda: chunks.append(sub.stdout.read()), daemon=True)
+    reader.start()
+    try:
+        channel_until(mb, shm_name, lambda ch: ch["active"] == 1)
+        pub = popen_tool(cli, "push", "--timeout", "10", shm_name, stdin=subprocess.PIPE)
+        t = feed(pub, data)
+        rc, out, err = finish_fed(pub, t)
+        assert (rc, out) == (0, b""), err
+    finally:
+        rc = sub.wait(timeout=30)
+        reader.join(5)
+        err = sub.stderr.read().decode("utf-8", "replace")
+    assert rc == 0, err
+    lines = b"".join(chunks).decode().split("\n")
+    assert lines[-1] == ""
+    assert lines[:-1] == texts
+    ch = channel_json(mb, shm_name)
+    assert (ch["published"], ch["subscribers"]) == (N_STREAM, []), ch

@@ -17,6 +17,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # fuzz_spsc control byte 0
 FIX_CAP, CLAMP, OPENER = 1, 2, 4
+# fuzz_channel image byte: modes and publisher records
+FRESH, HISTORY, RAW, HISTORY_RAW = 0, 1, 2, 3
+PUB_DEAD, PUB_ALIVE, PUB_SELF = 4, 8, 12
+RESERVE_TAIL, RESERVE_LAP = 16, 32
+# fuzz_channel slot kinds
+FREE, DEAD_ACTIVE, ALIVE_ACTIVE, DEAD_EVICTED, ALIVE_JOINING = range(5)
 # fuzz_view control byte 0
 RAW_LOCK, RAW_OFFSET, AT_CURSOR = 1, 2, 4
 
@@ -47,6 +53,78 @@ def ring(cap, head, frames, ctl0=FIX_CAP, ops=(0, 1, 2), tail=None):
         tail = head + len(stream)
     hdr = struct.pack("<QQQ", head % 2**64, tail % 2**64, cap)
     return bytes([ctl0, *ops]) + hdr + bytes(data)
+
+
+def channel(data_class, slot_class, image=FRESH, max_message=100, tail=0, seq=0,
+            kinds=(), keep=0x3f, raw=(0, 1, 0), ops=b""):
+    """fuzz_channel input: the 32-byte image description, then operations."""
+    kinds = bytes(kinds) + bytes(8 - len(kinds))
+    desc = struct.pack("<BBHQQ8sB3B", data_class | slot_class << 2, image, max_message - 1,
+                       tail, seq, kinds, keep, *raw)
+    return desc + bytes(ops)
+
+
+# fuzz_channel operations (see run_op() in fuzz_channel.c)
+def sub_open(h, oldest=False):
+    return bytes([0 | h << 4 | oldest << 6])
+
+
+def receive(h, wait=False):
+    return bytes([1 | h << 4 | wait << 6])
+
+
+def batch(h, n):
+    return bytes([2 | h << 4, n - 1])
+
+
+def release(h):
+    return bytes([3 | h << 4])
+
+
+def read(h, cap):
+    return bytes([4 | h << 4, cap])
+
+
+def sub_close(h):
+    return bytes([5 | h << 4])
+
+
+PUB_OPEN, PUBLISH, ABORT = b"\x06", b"\x09", b"\x0a"
+
+
+def loan(n, wait=False):
+    return bytes([7 | wait << 6]) + struct.pack("<H", n)
+
+
+def shrink(n):
+    return bytes([8]) + struct.pack("<H", n)
+
+
+def send(n, kind=0):
+    return bytes([11 | kind << 4]) + struct.pack("<H", n)
+
+
+def send_batch(lens):
+    return bytes([11 | 2 << 4, len(lens) - 1]) + b"".join(struct.pack("<H", n) for n in lens)
+
+
+def evict(slot):
+    return bytes([12, slot])
+
+
+def inspect(via_publisher, n=9):
+    return bytes([13 | (not via_publisher) << 4, n])
+
+
+def scribble(region, off, data, sub=0):
+    return bytes([14, region | sub << 4, off, len(data) - 1]) + data
+
+
+RESET, PUB_FD, PUB_CLOSE = b"\x0f", b"\x1f", b"\x3f"
+
+
+def sub_fd(h):
+    return bytes([0x2f | h << 6])
 
 
 def strval(s):
@@ -149,6 +227,72 @@ def codec_seeds():
     write(t, "roundtrip-empty", b"\x01")
 
 
+def channel_seeds():
+    """Channels: fresh and with a past, dead and live peers, full, wrapped,
+    evictions, and a peer's writes into every part."""
+    t = "fuzz_channel"
+    stream = (PUB_OPEN + sub_open(0) + send(10) + send(0) + receive(0) + receive(0) +
+              receive(0) + release(0) + inspect(True))
+    write(t, "fresh-stream", channel(0, 0, ops=stream))
+    write(t, "loans-batch", channel(1, 1, ops=PUB_OPEN + sub_open(0) + sub_open(2) +
+                                    loan(40) + loan(90) + shrink(5) + PUBLISH + batch(0, 8) +
+                                    read(2, 255) + read(2, 0) + read(2, 255) + release(0) +
+                                    loan(7) + ABORT + inspect(False)))
+    fill = b"".join(send(100) for _ in range(8))
+    write(t, "full-then-evict", channel(0, 1, ops=PUB_OPEN + sub_open(0) + sub_open(1) + fill +
+                                        loan(100, wait=True) + evict(0) + loan(100) + PUBLISH +
+                                        receive(0) + receive(1) + release(1) + sub_close(0) +
+                                        inspect(True)))
+    write(t, "wrap-laps", channel(0, 0, max_message=112, ops=PUB_OPEN + sub_open(0) + sub_fd(0) +
+                                  b"".join(send(70 + i) + read(0, 255) for i in range(12))))
+    write(t, "history-dead-publisher", channel(2, 2, HISTORY | PUB_DEAD | RESERVE_LAP,
+                                               tail=2**40 + 64, seq=2**64 - 2,
+                                               kinds=(DEAD_ACTIVE, ALIVE_ACTIVE, FREE),
+                                               ops=sub_open(0) + PUB_OPEN + PUB_FD +
+                                               send_batch([3, 300, 500, 0]) + receive(0) +
+                                               release(0) + inspect(True) + inspect(False)))
+    write(t, "live-publisher-busy", channel(0, 0, HISTORY | PUB_ALIVE, tail=640,
+                                            ops=PUB_OPEN + sub_open(0) + receive(0, wait=True)))
+    write(t, "dead-slots-taken", channel(0, 3, HISTORY | RESERVE_TAIL,
+                                         kinds=(DEAD_ACTIVE, DEAD_EVICTED, ALIVE_JOINING,
+                                                ALIVE_ACTIVE) * 2,
+                                         ops=sub_open(0) + sub_open(1) + sub_open(2) +
+                                         sub_open(3) + inspect(True) + PUB_OPEN +
+                                         b"".join(send(100) for _ in range(5)) + inspect(False)))
+    write(t, "raw-header", channel(3, 0, RAW, keep=0x3e, raw=(1, 1, 0),
+                                   ops=sub_open(0) + PUB_OPEN + inspect(True)))
+    write(t, "raw-version-2", channel(3, 0, RAW, keep=0x3d, raw=(0, 2, 0),
+                                      ops=sub_open(0) + PUB_OPEN + inspect(True)))
+    write(t, "scribble-tail", channel(0, 1, ops=PUB_OPEN + sub_open(0) + send(20) +
+                                      scribble(1, 0, struct.pack("<Q", 2**63)) + receive(0) +
+                                      send(20) + RESET + PUB_OPEN + sub_open(0) + send(5) +
+                                      receive(0)))
+    write(t, "scribble-record", channel(0, 1, ops=PUB_OPEN + sub_open(0) + send(20) + send(30) +
+                                        scribble(5, 0, struct.pack("<II", 200, 1)) +
+                                        batch(0, 4) + release(0) + receive(0)))
+    write(t, "scribble-slot", channel(1, 2, ops=PUB_OPEN + sub_open(0) + sub_open(1) + send(9) +
+                                      scribble(4, 0, struct.pack("<Q", 7), sub=1) +
+                                      send(9) + send(9) + inspect(False) + inspect(True) +
+                                      receive(1) + release(1)))
+    write(t, "scribble-reserve", channel(0, 0, ops=PUB_OPEN + send(9) +
+                                         scribble(2, 8, struct.pack("<Q", 2**62)) +
+                                         sub_open(0, oldest=True) + receive(0)))
+    # Bugs found (tests/fuzz/README, "Bugs found"): a subscriber joining
+    # with MEMBRIDGE_SUBSCRIBE_OLDEST next to a dead subscriber's slot.
+    dead = dict(image=HISTORY, kinds=(DEAD_ACTIVE,))
+    write(t, "regress-oldest-dead-loan",
+          channel(0, 1, **dead, ops=PUB_OPEN + send(100) + send(100) + loan(100) +
+                  sub_open(1, oldest=True) + receive(1)))
+    write(t, "regress-oldest-dead-start",
+          channel(0, 1, **dead, ops=PUB_OPEN + send(100) + sub_open(1, oldest=True) +
+                  receive(1)))
+    # A batch whose second record is broken (kind 7 at data offset 52).
+    write(t, "regress-batch-error-drops",
+          channel(0, 0, ops=PUB_OPEN + sub_open(0) + send(20) + send(20) +
+                  bytes([14, 7, (768 + 52) & 255, 0, (768 + 52) >> 8, 7]) + batch(0, 4) +
+                  release(0)))
+
+
 def name_seeds():
     """Valid and invalid names, the edges of the length limit."""
     t = "fuzz_name"
@@ -181,3 +325,4 @@ if __name__ == "__main__":
     view_seeds()
     codec_seeds()
     name_seeds()
+    channel_seeds()
