@@ -71,7 +71,7 @@ def _batch_consumer(name, count, q):
     try:
         with SharedMemory.open(name) as mem, mem.spsc() as ring:
             got = 0
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120
             while got < count and time.monotonic() < deadline:
                 batch = ring.pop_many(512, "int")
                 if not batch:
@@ -95,7 +95,7 @@ def test_batches_multiprocessing(shm_name):
         p.start()
         try:
             i = 0
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120
             while i < N_MESSAGES:
                 assert time.monotonic() < deadline
                 n = ring.push_many(list(range(i, min(i + 300, N_MESSAGES))))
