@@ -43,6 +43,8 @@ LOCK = struct.Struct("=i")  # view lock word
 # data_size, max_message; the publisher's tail at 128
 CHANNEL = struct.Struct("=IIIIQQ")
 CHANNEL_TAIL = 128
+CHANNEL_OWNER = 256   # the publisher's process record
+CHANNEL_SLOTS = 640   # slot i at + 128 i; its owner at + 8
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="needs root to run the tool as another user")
@@ -1669,9 +1671,9 @@ def make_channel(mb, name, *args):
     return tuple(int(g) for g in m.groups()[:3])
 
 
-def channel_json(mb, name):
+def channel_json(mb, name, rc=0):
     r = mb("info", "--json", name)
-    assert r.rc == 0, r
+    assert r.rc == rc, r
     e = json.loads(r.out)
     assert e["kind"] == "channel", e
     return e["channel"]
@@ -1801,8 +1803,8 @@ def test_channel_corrupt_header(mb, shm_name, field, value, code):
 
 
 def test_channel_corrupt_tail(mb, shm_name):
-    """A tail no publisher writes (off the payload alignment): the publisher
-    and a subscriber both refuse it with status 7."""
+    """A tail no publisher writes (off the payload alignment): the publisher,
+    a subscriber and info all refuse it with status 7."""
     make_channel(mb, shm_name, "4K")
     fd = os.open(shm_path(shm_name), os.O_RDWR)
     try:
@@ -1812,9 +1814,16 @@ def test_channel_corrupt_tail(mb, shm_name):
         os.close(fd)
     for args in (["push", shm_name, "x"], ["pop", shm_name]):
         error(mb(*args), 7, args[0], shm_name)
+    # info says what is wrong, and claims nothing.
+    ch = channel_json(mb, shm_name, rc=7)
+    assert ch == {"supported": True, "problem": "corrupt shared state (ring or channel "
+                  "header, frame or record, lock word)"}, ch
     # Neither stayed: no publisher, no subscriber.
-    ch = channel_json(mb, shm_name)
-    assert (ch["publisher_pid"], ch["subscribers"]) == (None, []), ch
+    with open(shm_path(shm_name), "rb") as f:
+        raw = f.read()
+    assert struct.unpack_from("=Q", raw, CHANNEL_OWNER)[0] == 0
+    for i in range(8):
+        assert struct.unpack_from("=Q", raw, CHANNEL_SLOTS + 128 * i + 8)[0] == 0, i
 
 
 def test_channel_watch_survives_truncation(mb, cli, shm_name):
