@@ -81,7 +81,7 @@ static void lock_attach(struct lock *l, enum impl impl, struct shared *sh, const
 	bench_check(membridge_segment_open(name, 0, &l->seg), "membridge_segment_open");
 	bench_check(membridge_view_open(l->seg, &l->view), "membridge_view_open");
 	/* The payload sits in the data area, a cache line away from the lock word. */
-	l->payload = (uint64_t *)((char *)membridge_segment_data(l->seg) + 64);
+	l->payload = (void *)((char *)membridge_segment_data(l->seg) + 64);
 }
 
 static void lock_detach(struct lock *l)
@@ -333,7 +333,7 @@ static double contended(enum impl impl, enum mode mode, int readers, struct shar
 	t1 = bench_now_ns();
 	bench_wait_all(pids, (size_t)readers + 1);
 
-	payload = impl == MEMBRIDGE ? *(uint64_t *)((char *)membridge_segment_data(owner.seg) + 64)
+	payload = impl == MEMBRIDGE ? *(uint64_t *)(void *)((char *)membridge_segment_data(owner.seg) + 64)
 				    : sh->payload[0];
 	if (payload != sh->res[0].writes)
 		bench_die("%s: the payload says %llu writes, the writer made %llu", impl_name[impl],

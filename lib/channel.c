@@ -84,7 +84,7 @@ struct membridge_subscriber {
 
 static struct chan_slot *slot_at(const struct chan *c, uint32_t i)
 {
-	return (struct chan_slot *)(c->base + CHAN_OFF_SLOTS + (uint64_t)CHAN_LINE * i);
+	return (void *)(c->base + CHAN_OFF_SLOTS + (uint64_t)CHAN_LINE * i);
 }
 
 /* The record header of the payload at pos (16 bytes before it, circularly). */
@@ -92,7 +92,7 @@ static struct chan_record *record_at(const struct chan *c, uint64_t pos)
 {
 	uint64_t off = pos % c->size;
 
-	return (struct chan_record *)(c->data + (off ? off : c->size) - CHAN_RECORD_HEADER);
+	return (void *)(c->data + (off ? off : c->size) - CHAN_RECORD_HEADER);
 }
 
 size_t membridge_channel_record_size(size_t len)
@@ -198,10 +198,11 @@ static void chan_map(struct chan *c, void *base, const struct membridge_channel_
 {
 	c->base = base;
 	c->data = c->base + chan_data_offset(cfg->subscribers);
-	c->pub = (struct chan_publisher *)(c->base + CHAN_OFF_PUBLISHER);
-	c->ctl = (struct chan_control *)(c->base + CHAN_OFF_CONTROL);
-	c->space = (struct mb_event *)(c->base + CHAN_OFF_SPACE);
-	c->data_wait = (struct mb_event *)(c->base + CHAN_OFF_DATA_WAIT);
+	/* Through void *: every line starts at a multiple of 128 of a mapping. */
+	c->pub = (void *)(c->base + CHAN_OFF_PUBLISHER);
+	c->ctl = (void *)(c->base + CHAN_OFF_CONTROL);
+	c->space = (void *)(c->base + CHAN_OFF_SPACE);
+	c->data_wait = (void *)(c->base + CHAN_OFF_DATA_WAIT);
 	c->size = cfg->data_size;
 	c->max_message = cfg->max_message;
 	c->nslots = cfg->subscribers;

@@ -550,7 +550,7 @@ START_TEST(test_subscriber_killed)
 	memset(&va, 0, sizeof(va));
 	memcpy(va.name, run.name, sizeof(va.name));
 	va.holding = &shared[0];
-	va.victim_bad = (_Atomic uint64_t *)&shared[16];
+	va.victim_bad = (void *)&shared[16]; /* 64 bytes into a page */
 	victim = mbt_fork(victim_main, &va);
 	pub = start_publisher(&run, count, UINT64_MAX, false, &rfd, &lfd);
 	for (;;) {

@@ -79,7 +79,7 @@ static void print_value(const struct membridge_value *v)
 		printf("%llu", (unsigned long long)v->as.u64);
 		break;
 	case MEMBRIDGE_F32:
-		print_real(v->as.f32, true);
+		print_real((double)v->as.f32, true);
 		break;
 	case MEMBRIDGE_F64:
 		print_real(v->as.f64, false);

@@ -10,7 +10,7 @@
 
 const char *cli_command = "";
 
-static void vreport(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vreport(const char *fmt, va_list ap)
 {
 	fprintf(stderr, "membridge: %s: ", cli_command);
 	vfprintf(stderr, fmt, ap);
