@@ -119,6 +119,8 @@ void mb_event_wake(struct mb_event *ev);
 struct mb_bell {
 	int fd;           /* -1 until made */
 	uint64_t address;
+	uint64_t scope;   /* the network namespace it was made in: the only one
+			   * it can be rung from (mb_os_doorbell_scope) */
 	bool armed;       /* armed since it was last emptied */
 };
 void mb_bell_init(struct mb_bell *b);
