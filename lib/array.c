@@ -17,7 +17,8 @@
  *      MEMBRIDGE_PAYLOAD_ALIGN
  *  16  dtype, MEMBRIDGE_ARRAY_DTYPE_SIZE bytes, NUL-padded
  *  48  uint64 shape[ndim]
- * then zero bytes up to the data offset, and the data to the message end.
+ * then zero bytes up to the data offset (a reader checks them), and the
+ * data to the message end.
  */
 static const char array_magic[4] = { 'M', 'B', 'A', 'R' };
 #define DTYPE_AT 16u
@@ -190,7 +191,7 @@ int membridge_array_read(const void *msg, size_t len, struct membridge_array *a)
 		r.shape[i] = mb_load_le64(m + SHAPE_AT + 8 * i);
 	if (!describe(r.dtype, r.ndim, r.shape, &r.itemsize, &r.nbytes) ||
 	    !layout(r.ndim, r.nbytes, &offset, &end) || mb_load_le64(m + 8) != offset ||
-	    end != len)
+	    end != len || !mb_payload_zero(m + SHAPE_AT + 8 * (size_t)ndim, offset - SHAPE_AT - 8 * (size_t)ndim))
 		return -EBADMSG;
 	r.data = (void *)(m + offset);
 	*a = r;

@@ -254,6 +254,15 @@ static inline bool mb_payload_span(size_t at, size_t len, size_t *start, size_t 
 	return true;
 }
 
+/* Whether the n bytes at p are all zero (the padding a reader checks). */
+static inline bool mb_payload_zero(const unsigned char *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
 /* Write the prefix. */
 static inline void mb_payload_prefix_write(unsigned char *msg, const char magic[4],
 					   uint16_t version, uint16_t count)

@@ -16,8 +16,9 @@
  *   6  uint16 count
  *   8  uint64 length[count]
  * then each part in order, at the first MEMBRIDGE_PAYLOAD_ALIGN-aligned
- * offset after the header or the part before it (zero bytes between); the
- * message ends where the last part ends (after the header if none).
+ * offset after the header or the part before it (zero bytes between, which
+ * a reader checks); the message ends where the last part ends (after the
+ * header if none).
  */
 static const char parts_magic[4] = { 'M', 'B', 'P', 'T' };
 
@@ -80,7 +81,8 @@ int membridge_parts_read(const void *msg, size_t len, struct membridge_iovec *pa
 	at = header_size(count);
 	for (i = 0; i < count; i++) {
 		n = mb_load_le64(m + MB_PAYLOAD_PREFIX + 8 * i);
-		if (n > SIZE_MAX || !mb_payload_span(at, (size_t)n, &start, &end) || end > len)
+		if (n > SIZE_MAX || !mb_payload_span(at, (size_t)n, &start, &end) || end > len ||
+		    !mb_payload_zero(m + at, start - at))
 			return -EBADMSG;
 		if (count <= max) {
 			parts[i].base = m + start;

@@ -359,6 +359,14 @@ START_TEST(array_hostile_headers)
 	ck_assert_int_eq(membridge_array_read(buf, 64, &r), 0);
 	ck_assert_uint_eq(r.nbytes, 0);
 	ck_assert_ptr_eq(r.data, buf + 64);
+	put64(buf + 48, 2);
+
+	/* The padding between the shape and the data is zero. */
+	buf[64 - 1] = 1;
+	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EBADMSG);
+	buf[64 - 1] = 0;
+	buf[64] = 1; /* the data is anything */
+	ck_assert_int_eq(membridge_array_read(buf, len, &r), 0);
 }
 END_TEST
 
@@ -571,6 +579,17 @@ START_TEST(parts_hostile_headers)
 	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
 	ck_assert_int_eq(membridge_parts_read(buf, len - 1, got, 4), 3);
 	put64(buf + 24, 2);
+	/* The padding after the header and between parts is zero. */
+	buf[40] = 0x80;
+	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
+	buf[40] = 0;
+	buf[127] = 1;
+	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
+	buf[127] = 0;
+	buf[255] = 1;
+	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
+	buf[255] = 0;
+	memset(buf + 64, 0xff, 5); /* the parts are anything */
 	/* Validation comes before the entry count: a broken message is
 	 * -EBADMSG however few entries there are. */
 	ck_assert_int_eq(membridge_parts_read(buf, len, NULL, 0), -ENOBUFS);
