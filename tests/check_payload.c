@@ -304,69 +304,76 @@ static size_t small_array(void)
 	return 64 + 24;
 }
 
-START_TEST(array_hostile_headers)
-{
-	struct membridge_array r, before;
-	size_t len = small_array(), n;
+/* One field of a peer's header changed: its offset, width (1, 2 or 8
+ * bytes), value, the length read (0: the message's), and the result. */
+struct mutation {
+	size_t at;
+	unsigned width;
+	uint64_t value;
+	size_t len;
+	int want;
+};
 
+static void mutate(const struct mutation *m)
+{
+	if (m->width == 1)
+		buf[m->at] = (unsigned char)m->value;
+	else if (m->width == 2)
+		put16(buf + m->at, (uint16_t)m->value);
+	else
+		put64(buf + m->at, m->value);
+}
+
+static const struct mutation array_mutations[] = {
+	{ 0, 1, 'X', 0, -EBADMSG },                        /* magic */
+	{ 4, 2, 0, 0, -EBADMSG },                          /* version 0 */
+	{ 4, 2, 2, 0, -EPROTO },                           /* newer versions */
+	{ 4, 2, 0xffff, 0, -EPROTO },
+	{ 6, 2, 0xffff, 0, -EBADMSG },                     /* ndim */
+	{ 6, 2, MEMBRIDGE_ARRAY_MAX_DIMS + 1, BUF_SIZE, -EBADMSG },
+	{ 6, 2, 1, 0, -EBADMSG },                          /* ndim against the shape */
+	{ 6, 2, 3, 0, -EBADMSG },
+	{ 8, 8, 0, 0, -EBADMSG },                          /* data offsets */
+	{ 8, 8, 56, 0, -EBADMSG },
+	{ 8, 8, 128, 0, -EBADMSG },
+	{ 8, 8, UINT64_MAX, 0, -EBADMSG },
+	{ 48, 8, 3, 0, -EBADMSG },                         /* more data than there is */
+	{ 48, 8, 0, 0, -EBADMSG },                         /* less */
+	{ 48, 8, 0, 64, 0 },                               /* an empty array */
+	{ 63, 1, 1, 0, -EBADMSG },                         /* padding */
+	{ 64, 1, 1, 0, 0 },                                /* data: anything */
+	{ 87, 1, 0xff, 0, 0 },
+};
+#define N_ARRAY_MUTATIONS (sizeof(array_mutations) / sizeof(array_mutations[0]))
+
+START_TEST(array_hostile_header)
+{
+	const struct mutation *m = &array_mutations[_i];
+	struct membridge_array r, before;
+	size_t len = small_array();
+
+	mutate(m);
 	memset(&before, 0x5a, sizeof(before));
 	r = before;
-	/* Every truncation. */
+	ck_assert_int_eq(membridge_array_read(buf, m->len ? m->len : len, &r), m->want);
+	if (m->want < 0)
+		ck_assert_mem_eq(&r, &before, sizeof(r));
+	else
+		ck_assert_ptr_eq(r.data, buf + 64);
+}
+END_TEST
+
+START_TEST(array_truncated)
+{
+	struct membridge_array r;
+	size_t len = small_array(), n;
+
 	for (n = 0; n < len; n++)
 		ck_assert_int_eq(membridge_array_read(buf, n, &r), -EBADMSG);
-	ck_assert_mem_eq(&r, &before, sizeof(r));
-
-	buf[0] = 'X';
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EBADMSG);
-	buf[0] = 'M';
-	put16(buf + 4, 0);
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EBADMSG);
+	/* A newer version is reported before anything else is looked at. */
 	put16(buf + 4, 2);
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EPROTO);
-	put16(buf + 4, 0xffff);
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EPROTO);
-	/* A newer version says nothing else is checked: even a huge ndim. */
 	put16(buf + 6, 0xffff);
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EPROTO);
-	put16(buf + 4, 1);
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EBADMSG);
-	put16(buf + 6, MEMBRIDGE_ARRAY_MAX_DIMS + 1);
-	ck_assert_int_eq(membridge_array_read(buf, sizeof(buf), &r), -EBADMSG);
-	/* ndim that disagrees with the shape and the data. */
-	put16(buf + 6, 1);
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EBADMSG);
-	put16(buf + 6, 3);
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EBADMSG);
-	put16(buf + 6, 2);
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), 0);
-
-	/* Data offsets other than the header's end rounded up. */
-	put64(buf + 8, 0);
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EBADMSG);
-	put64(buf + 8, 56);
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EBADMSG);
-	put64(buf + 8, 128);
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EBADMSG);
-	put64(buf + 8, UINT64_MAX);
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EBADMSG);
-	put64(buf + 8, 64);
-
-	/* A shape that claims more or fewer bytes than are there. */
-	put64(buf + 48, 3);
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EBADMSG);
-	put64(buf + 48, 0);
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EBADMSG);
-	ck_assert_int_eq(membridge_array_read(buf, 64, &r), 0);
-	ck_assert_uint_eq(r.nbytes, 0);
-	ck_assert_ptr_eq(r.data, buf + 64);
-	put64(buf + 48, 2);
-
-	/* The padding between the shape and the data is zero. */
-	buf[64 - 1] = 1;
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), -EBADMSG);
-	buf[64 - 1] = 0;
-	buf[64] = 1; /* the data is anything */
-	ck_assert_int_eq(membridge_array_read(buf, len, &r), 0);
+	ck_assert_int_eq(membridge_array_read(buf, 8, &r), -EPROTO);
 }
 END_TEST
 
@@ -535,66 +542,60 @@ static size_t small_parts(void)
 	return 258;
 }
 
-START_TEST(parts_hostile_headers)
+/* A 3-part message of 5, 70 and 2 bytes: 64..69, 128..198, 256..258. */
+static const struct mutation parts_mutations[] = {
+	{ 3, 1, 'R', 0, -EBADMSG },                      /* magic */
+	{ 2, 1, 'A', 0, -EBADMSG },                      /* "MBAT" */
+	{ 4, 2, 0, 0, -EBADMSG },                        /* version 0 */
+	{ 4, 2, 2, 0, -EPROTO },                         /* a newer one */
+	{ 6, 2, 4, 0, -EBADMSG },                        /* counts */
+	{ 6, 2, 2, 0, -EBADMSG },
+	{ 6, 2, 0, 0, -EBADMSG },
+	{ 6, 2, 0xffff, BUF_SIZE, -EBADMSG },
+	{ 16, 8, UINT64_MAX, 0, -EBADMSG },              /* lengths that overflow */
+	{ 16, 8, UINT64_MAX - 127, 0, -EBADMSG },
+	{ 8, 8, (uint64_t)1 << 63, BUF_SIZE, -EBADMSG },  /* ... or run past the end */
+	{ 16, 8, 129, 0, -EBADMSG },
+	{ 24, 8, 3, 0, -EBADMSG },
+	{ 24, 8, 1, 0, -EBADMSG },                       /* a byte left over */
+	{ 24, 8, 1, 257, 3 },
+	{ 40, 1, 0x80, 0, -EBADMSG },                    /* padding */
+	{ 127, 1, 1, 0, -EBADMSG },
+	{ 255, 1, 1, 0, -EBADMSG },
+	{ 64, 1, 0xff, 0, 3 },                           /* parts: anything */
+	{ 257, 1, 0xff, 0, 3 },
+};
+#define N_PARTS_MUTATIONS (sizeof(parts_mutations) / sizeof(parts_mutations[0]))
+
+START_TEST(parts_hostile_header)
 {
+	const struct mutation *m = &parts_mutations[_i];
 	struct membridge_iovec got[4];
 	size_t len = small_parts();
 
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), 3);
-	buf[3] = 'R';
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
-	/* An array message is not a parts message. */
-	memcpy(buf, "MBAR", 4);
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
-	memcpy(buf, "MBPT", 4);
-	put16(buf + 4, 0);
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
-	put16(buf + 4, 2);
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EPROTO);
-	put16(buf + 6, 0xffff);
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EPROTO);
-	put16(buf + 4, 1);
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
-	put16(buf + 6, 4);
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
-	put16(buf + 6, 2);
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
-	put16(buf + 6, 3);
+	mutate(m);
+	ck_assert_int_eq(membridge_parts_read(buf, m->len ? m->len : len, got, 4), m->want);
+}
+END_TEST
 
-	/* Lengths that overflow, wrap round, or run past the message. */
-	put64(buf + 16, UINT64_MAX);
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
-	put64(buf + 16, UINT64_MAX - 127);
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
-	put64(buf + 16, (uint64_t)1 << 63);
-	put64(buf + 8, (uint64_t)1 << 63);
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
-	put64(buf + 8, 5);
-	put64(buf + 16, 129);
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
-	put64(buf + 16, 70);
-	put64(buf + 24, 3);
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
-	put64(buf + 24, 1);
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
-	ck_assert_int_eq(membridge_parts_read(buf, len - 1, got, 4), 3);
-	put64(buf + 24, 2);
-	/* The padding after the header and between parts is zero. */
-	buf[40] = 0x80;
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
-	buf[40] = 0;
-	buf[127] = 1;
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
-	buf[127] = 0;
-	buf[255] = 1;
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), -EBADMSG);
-	buf[255] = 0;
-	memset(buf + 64, 0xff, 5); /* the parts are anything */
+START_TEST(parts_entries)
+{
+	struct membridge_iovec got[3];
+	size_t len = small_parts();
+
+	/* A newer version with any count is -EPROTO. */
+	put16(buf + 4, 2);
+	put16(buf + 6, 0xffff);
+	ck_assert_int_eq(membridge_parts_read(buf, len, got, 3), -EPROTO);
+	small_parts();
 	/* Validation comes before the entry count: a broken message is
 	 * -EBADMSG however few entries there are. */
 	ck_assert_int_eq(membridge_parts_read(buf, len, NULL, 0), -ENOBUFS);
+	ck_assert_int_eq(membridge_parts_read(buf, len, got, 2), -ENOBUFS);
 	ck_assert_int_eq(membridge_parts_read(buf, len + 1, NULL, 0), -EBADMSG);
-	ck_assert_int_eq(membridge_parts_read(buf, len, got, 4), 3);
+	ck_assert_int_eq(membridge_parts_read(buf, len, got, 3), 3);
+	ck_assert_ptr_eq(got[2].base, buf + 256);
+	ck_assert_uint_eq(got[2].len, 2);
 }
 END_TEST
 
@@ -628,7 +629,8 @@ static Suite *payload_suite(void)
 	tcase_add_test(tc, array_dtype_field);
 	tcase_add_loop_test(tc, array_shape_overflow, 0, (int)N_HUGE);
 	tcase_add_test(tc, array_largest);
-	tcase_add_test(tc, array_hostile_headers);
+	tcase_add_loop_test(tc, array_hostile_header, 0, (int)N_ARRAY_MUTATIONS);
+	tcase_add_test(tc, array_truncated);
 	tcase_add_test(tc, array_unaligned_message);
 	tcase_add_test(tc, array_bad_calls);
 	suite_add_tcase(s, tc);
@@ -638,7 +640,8 @@ static Suite *payload_suite(void)
 	tcase_add_test(tc, parts_layout_bytes);
 	tcase_add_test(tc, parts_most);
 	tcase_add_test(tc, parts_size_overflow);
-	tcase_add_test(tc, parts_hostile_headers);
+	tcase_add_loop_test(tc, parts_hostile_header, 0, (int)N_PARTS_MUTATIONS);
+	tcase_add_test(tc, parts_entries);
 	tcase_add_test(tc, parts_bad_calls);
 	suite_add_tcase(s, tc);
 	return s;
