@@ -119,6 +119,38 @@ static uint64_t next_seq(struct membridge_segment *seg)
 	return info.next_seq;
 }
 
+/* ------------------------------------------------------------ children */
+
+/* Child side: arm the alarm, open the segment `name` and join its channel
+ * as a subscriber (from the newest message) or as its publisher; returns 0
+ * or the -errno it printed. */
+static int child_join(const char *name, bool publisher)
+{
+	int ret;
+
+	alarm(CHILD_ALARM_S);
+	ret = membridge_segment_open(name, 0, &child_seg);
+	if (ret == 0)
+		ret = publisher ? membridge_publisher_open(child_seg, &child_pub)
+				: membridge_subscriber_open(child_seg, MEMBRIDGE_SUBSCRIBE_NEWEST,
+							    &child_sub);
+	if (ret < 0)
+		fprintf(stderr, "%s %ld: %s\n", publisher ? "publisher" : "subscriber",
+			(long)getpid(), membridge_strerror(ret));
+	return ret;
+}
+
+/* Child side: close what child_join() opened, send the n bytes of res to
+ * the parent through fd; the child's exit status. */
+static int child_leave(int fd, const void *res, size_t n)
+{
+	membridge_subscriber_close(child_sub);
+	membridge_publisher_close(child_pub);
+	membridge_segment_close(child_seg);
+	mbt_put(fd, res, n);
+	return 0;
+}
+
 /* ------------------------------------------------------------ subscribers */
 
 /* What a subscriber child saw. */
@@ -184,16 +216,11 @@ static int subscriber_main(void *arg)
 	int fd = -1, n, i, ret;
 	bool hold = false;
 
-	alarm(CHILD_ALARM_S);
-	ret = membridge_segment_open(a->name, 0, &child_seg);
-	if (ret == 0)
-		ret = membridge_subscriber_open(child_seg, MEMBRIDGE_SUBSCRIBE_NEWEST, &child_sub);
-	if (ret == 0 && a->poll)
-		ret = fd = membridge_subscriber_fd(child_sub);
-	if (ret < 0) {
-		fprintf(stderr, "subscriber: %s\n", membridge_strerror(ret));
+	ret = child_join(a->name, false);
+	if (ret == 0 && a->poll && (ret = fd = membridge_subscriber_fd(child_sub)) < 0)
+		fprintf(stderr, "subscriber_fd: %s\n", membridge_strerror(ret));
+	if (ret < 0)
 		return 30;
-	}
 	mbt_put(a->ready_fd, "r", 1);
 	while (expected < a->count && res.error == 0) {
 		r = mbt_mix(expected ^ (uint64_t)getpid() << 32);
@@ -220,10 +247,7 @@ static int subscriber_main(void *arg)
 		if (!hold)
 			membridge_subscriber_release(child_sub);
 	}
-	membridge_subscriber_close(child_sub);
-	membridge_segment_close(child_seg);
-	mbt_put(a->result_fd, &res, sizeof(res));
-	return 0;
+	return child_leave(a->result_fd, &res, sizeof(res));
 }
 
 /* A subscriber that is killed at a random moment: it checks the order and
@@ -235,15 +259,10 @@ static int victim_main(void *arg)
 	struct membridge_message m[8];
 	uint64_t expected = 0, r;
 	bool have = false;
-	int n, i, ret;
+	int n, i;
 
-	ret = membridge_segment_open(a->name, 0, &child_seg);
-	if (ret == 0)
-		ret = membridge_subscriber_open(child_seg, MEMBRIDGE_SUBSCRIBE_NEWEST, &child_sub);
-	if (ret < 0) {
-		fprintf(stderr, "victim: %s\n", membridge_strerror(ret));
+	if (child_join(a->name, false) < 0)
 		return 40; /* not the death the parent expects */
-	}
 	for (;;) {
 		n = membridge_subscriber_receive_batch(child_sub, m, 8, STALL_NS);
 		if (n < 0) {
@@ -317,16 +336,11 @@ static int publisher_main(void *arg)
 	int fd = -1, ret;
 	void *data;
 
-	alarm(CHILD_ALARM_S);
-	ret = membridge_segment_open(a->name, 0, &child_seg);
-	if (ret == 0)
-		ret = membridge_publisher_open(child_seg, &child_pub);
-	if (ret == 0 && a->poll)
-		ret = fd = membridge_publisher_fd(child_pub);
-	if (ret < 0) {
-		fprintf(stderr, "publisher: %s\n", membridge_strerror(ret));
+	ret = child_join(a->name, true);
+	if (ret == 0 && a->poll && (ret = fd = membridge_publisher_fd(child_pub)) < 0)
+		fprintf(stderr, "publisher_fd: %s\n", membridge_strerror(ret));
+	if (ret < 0)
 		return 30;
-	}
 	end = a->stop_at < a->until ? a->stop_at : a->until;
 	for (seq = next_seq(child_seg); seq < end && res.error == 0;) {
 		batch = 1 + mbt_mix(seq) % 4;
@@ -355,10 +369,7 @@ static int publisher_main(void *arg)
 		for (;;)
 			pause();
 	}
-	membridge_publisher_close(child_pub);
-	membridge_segment_close(child_seg);
-	mbt_put(a->result_fd, &res, sizeof(res));
-	return 0;
+	return child_leave(a->result_fd, &res, sizeof(res));
 }
 
 /* ------------------------------------------------------------ generations */
@@ -471,16 +482,10 @@ static int gen_subscriber_main(void *arg)
 	struct gen_cursor c = { 0 };
 	uint64_t rng = mbt_mix((uint64_t)getpid()) | 1, r;
 	bool hold = false;
-	int n, i, ret;
+	int n, i;
 
-	alarm(CHILD_ALARM_S);
-	ret = membridge_segment_open(a->name, 0, &child_seg);
-	if (ret == 0)
-		ret = membridge_subscriber_open(child_seg, MEMBRIDGE_SUBSCRIBE_NEWEST, &child_sub);
-	if (ret < 0) {
-		fprintf(stderr, "subscriber: %s\n", membridge_strerror(ret));
+	if (child_join(a->name, false) < 0)
 		return 30;
-	}
 	mbt_put(a->ready_fd, "r", 1);
 	while (!(c.started && c.gen == a->last_gen && c.next >= a->count)) {
 		r = mbt_random(&rng);
@@ -511,10 +516,7 @@ static int gen_subscriber_main(void *arg)
 		if (!hold)
 			membridge_subscriber_release(child_sub);
 	}
-	membridge_subscriber_close(child_sub);
-	membridge_segment_close(child_seg);
-	mbt_put(a->result_fd, &res, sizeof(res));
-	return 0;
+	return child_leave(a->result_fd, &res, sizeof(res));
 }
 
 /* The ways a generation publishes, chosen at random for every call. */
@@ -599,15 +601,8 @@ static int gen_publisher_main(void *arg)
 	enum gen_way way;
 	int ret;
 
-	alarm(CHILD_ALARM_S);
-	ret = membridge_segment_open(a->name, 0, &child_seg);
-	if (ret == 0)
-		ret = membridge_publisher_open(child_seg, &child_pub);
-	if (ret < 0) {
-		fprintf(stderr, "publisher %llu: %s\n", (unsigned long long)a->gen,
-			membridge_strerror(ret));
+	if (child_join(a->name, true) < 0)
 		return 30;
-	}
 	while (counter < a->count) {
 		r = mbt_random(&rng);
 		way = (enum gen_way)(r % N_WAYS);
