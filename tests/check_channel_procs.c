@@ -415,8 +415,10 @@ static bool gen_message_ok(const struct membridge_message *m, uint64_t *gen, uin
 		return false;
 	memcpy(gen, (const unsigned char *)m->data + 8, 8);
 	memcpy(counter, (const unsigned char *)m->data + 16, 8);
-	return *gen < MAX_GENS && m->len == gen_length(*gen, *counter) &&
-	       gen_message(*gen, *counter, want) == m->len && memcmp(m->data, want, m->len) == 0;
+	if (*gen >= MAX_GENS || m->len != gen_length(*gen, *counter))
+		return false;
+	gen_message(*gen, *counter, want);
+	return memcmp(m->data, want, m->len) == 0;
 }
 
 /* What a subscriber of the generations saw. */
@@ -535,6 +537,7 @@ struct gen_args {
 	char name[MBT_NAME_SIZE];
 	uint64_t gen;
 	uint64_t count; /* messages to publish; UINT64_MAX: until killed */
+	uint64_t seed;  /* of the ways it publishes in */
 	struct gen_shared *sh;
 };
 
@@ -597,7 +600,7 @@ static int gen_publisher_main(void *arg)
 {
 	const struct gen_args *a = arg;
 	unsigned char msg[MAX_MESSAGE];
-	uint64_t rng = mbt_mix(a->gen ^ (uint64_t)getpid() << 20) | 1, counter = 0, r, left;
+	uint64_t rng = mbt_mix(a->seed ^ a->gen << 20) | 1, counter = 0, r, left;
 	enum gen_way way;
 	int ret;
 
@@ -924,6 +927,7 @@ START_TEST(test_publisher_killed_random)
 	memset(&a, 0, sizeof(a));
 	memcpy(a.name, run.name, sizeof(a.name));
 	a.sh = sh;
+	a.seed = seed;
 	for (g = 0; g <= kills; g++) {
 		atomic_store(&sh->calls, 0);
 		atomic_store(&sh->published, 0);
