@@ -1604,13 +1604,6 @@ START_TEST(test_corrupt_head)
 }
 END_TEST
 
-static uint64_t mix(uint64_t x)
-{
-	x = (x ^ (x >> 31)) * UINT64_C(0x7fb5d329728ea185);
-	x = (x ^ (x >> 27)) * UINT64_C(0x81dadef4bc2dd44d);
-	return x ^ (x >> 33);
-}
-
 /* Any message handed out lies inside the data area and within max_message. */
 static void assert_in_bounds(const struct chan *c, const struct membridge_message *m)
 {
@@ -1651,7 +1644,7 @@ START_TEST(test_scribble)
 		mbt_assert_ok(membridge_publisher_open(c.seg, &pub));
 		mbt_assert_ok(membridge_subscriber_open(c.seg, 0, &a));
 		for (k = 0; k < 40; k++) {
-			r = mix(seed ^ (uint64_t)round << 20 ^ (uint64_t)k);
+			r = mbt_mix(seed ^ (uint64_t)round << 20 ^ (uint64_t)k);
 			switch (r % 8) {
 			case 0: /* a stored u64 in the publisher, control or slot lines */
 				set64(&c, (size_t)(128 + (r >> 8) % 512) & ~(size_t)7,

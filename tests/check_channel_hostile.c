@@ -3,13 +3,10 @@
 #include "config.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -26,10 +23,8 @@
 #define OFF_SLOTS 640
 #define OFF_DATA (OFF_SLOTS + 128 * SLOTS)
 #define RECORD 16
-/* Every call waits at most this long, and must be back this much later
- * (valgrind: ten times that). */
+/* Every call waits at most this long, and must be back mbt_mbt_slack_ns() later. */
 #define CALL_TIMEOUT_NS (5 * MBT_MS)
-#define CALL_SLACK_NS MBT_PROMPT_NS
 /* An honest process gives up after this many timeouts in a row (5 s, 30 s
  * under valgrind): the others stopped, on an error or at the end. */
 #define IDLE_LIMIT (mbt_under_valgrind() ? 6000u : 1000u)
@@ -90,23 +85,6 @@ struct run {
 	struct shared *sh;
 };
 
-/* xorshift64*: each process its own stream. */
-static uint64_t next_random(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * UINT64_C(0x2545f4914f6cdd1d);
-}
-
-static int64_t slack_ns(void)
-{
-	return mbt_under_valgrind() ? 10 * CALL_SLACK_NS : CALL_SLACK_NS;
-}
-
 /* Count a result and the time it took; false if the process must stop
  * (the first -ECONNRESET or -EBADMSG, as membridge.h documents them). */
 static bool record(struct tally *t, enum op op, int ret, int64_t started)
@@ -118,7 +96,7 @@ static bool record(struct tally *t, enum op op, int ret, int64_t started)
 	for (c = 0; c < N_CODES && codes[c] != ret; c++)
 		;
 	t->count[op][c]++;
-	if (mbt_now_ns() - started > CALL_TIMEOUT_NS + slack_ns())
+	if (mbt_now_ns() - started > CALL_TIMEOUT_NS + mbt_slack_ns())
 		t->slow++;
 	if (ret == 0 || ret == -ETIMEDOUT)
 		return true;
@@ -248,7 +226,7 @@ static int subscriber_main(struct run *run, enum role role)
 	area = (const unsigned char *)membridge_segment_data(seg) + OFF_DATA;
 	atomic_fetch_add(&run->sh->joined, 1);
 	while (idle < IDLE_LIMIT) {
-		bool batch = next_random(&rng) % 2, intact = true;
+		bool batch = mbt_random(&rng) % 2, intact = true;
 
 		t0 = mbt_now_ns();
 		ret = batch ? membridge_subscriber_receive_batch(sub, msgs, 4, CALL_TIMEOUT_NS)
@@ -313,7 +291,7 @@ static unsigned char *record_at(unsigned char *base, uint64_t pos)
  * header of a message just published or about to be. */
 static void scribble(unsigned char *base, uint64_t *rng)
 {
-	uint64_t r = next_random(rng), v = next_random(rng);
+	uint64_t r = mbt_random(rng), v = mbt_random(rng);
 	uint64_t tail = load64(base + OFF_PUBLISHER);
 	unsigned char *slot = base + OFF_SLOTS + 128 * (r >> 8 & (SLOTS - 1));
 	unsigned char *rec = record_at(base, (tail & ~(uint64_t)63) - 64 * (r >> 12 & 7));
@@ -382,7 +360,7 @@ static int scribbler_main(void *arg)
 	for (i = 0; i < scribble_total(); i++) {
 		atomic_fetch_add(&run->sh->scribbles, 1);
 		scribble(base, &rng);
-		mbt_sleep_ns((int64_t)(next_random(&rng) % 100000));
+		mbt_sleep_ns((int64_t)(mbt_random(&rng) % 100000));
 	}
 	membridge_segment_close(seg);
 	t->done = 1;
@@ -390,46 +368,18 @@ static int scribbler_main(void *arg)
 }
 
 /* Start the processes, wait for them up to a deadline, kill those that pass
- * it; every one must exit 0 by itself. */
+ * it; every one must exit 0 by itself and get to its end. */
 static void run_all(struct run *run)
 {
 	static int (*const mains[N_ROLES])(void *) = {
 		publisher_main, sub_a_main, sub_b_main, scribbler_main,
 	};
-	int64_t deadline = mbt_now_ns() + (mbt_under_valgrind() ? 600000 : 120000) * MBT_MS;
-	int roles = run->hostile ? N_ROLES : N_ROLES - 1, left = roles, status[N_ROLES], i;
-	pid_t pids[N_ROLES] = { 0 };
-	bool hung = false;
+	int roles = run->hostile ? N_ROLES : N_ROLES - 1, i;
 
+	mbt_run_all(roles, mains, run, role_names,
+		    mbt_now_ns() + (mbt_under_valgrind() ? 600000 : 120000) * MBT_MS);
 	for (i = 0; i < roles; i++)
-		pids[i] = mbt_fork(mains[i], run);
-	while (left) {
-		for (i = 0; i < roles; i++)
-			if (pids[i] && waitpid(pids[i], &status[i], WNOHANG) == pids[i]) {
-				pids[i] = 0;
-				left--;
-			}
-		if (left && mbt_now_ns() > deadline) {
-			for (i = 0; i < roles; i++)
-				if (pids[i]) {
-					kill(pids[i], SIGKILL);
-					waitpid(pids[i], &status[i], 0);
-					fprintf(stderr, "%s hung: killed\n", role_names[i]);
-					pids[i] = 0;
-					hung = true;
-				}
-			left = 0;
-		}
-		mbt_sleep_ns(MBT_MS);
-	}
-	ck_assert_msg(!hung, "a process hung past its deadline");
-	for (i = 0; i < roles; i++) {
-		ck_assert_msg(!WIFSIGNALED(status[i]), "%s died of signal %d", role_names[i],
-			      WTERMSIG(status[i]));
-		ck_assert_msg(WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 0,
-			      "%s exited with %d", role_names[i], WEXITSTATUS(status[i]));
 		ck_assert_msg(run->sh->tally[i].done, "%s did not finish", role_names[i]);
-	}
 }
 
 /* Print what an honest process saw and assert it stayed within the contract. */
@@ -472,21 +422,12 @@ static void report(const struct tally *t, const char *who)
 		      (unsigned long long)t->clean_bad);
 }
 
-static struct shared *shared_new(void)
-{
-	void *p = mmap(NULL, sizeof(struct shared), PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	return p;
-}
-
 /* Create the channel, run the processes, report; returns the shared record. */
 static struct shared *stream(const char *name, bool hostile, uint64_t seed)
 {
 	static const struct membridge_channel_config cfg = { DATA_SIZE, MAX_MESSAGE, SLOTS, 0 };
 	struct membridge_segment *seg;
-	struct run run = { name, hostile, seed, shared_new() };
+	struct run run = { name, hostile, seed, mbt_shared(sizeof(struct shared)) };
 	int i;
 
 	mbt_assert_ok(membridge_segment_create(name, membridge_channel_segment_size(&cfg), 0,

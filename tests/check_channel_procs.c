@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Check suite for the channel with real processes: a stream to three
  * subscribers, subscribers SIGKILLed at random moments, publishers killed
- * between loan and publish and replaced, subscribers waiting in poll(2). */
+ * between loan and publish and replaced, publishers killed at random
+ * moments and replaced, subscribers waiting in poll(2). */
 #include "config.h"
 
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,20 +26,12 @@
 #define CHILD_ALARM_S 300
 /* A wait that should end long before this counts as a stall. */
 #define STALL_NS (60000 * MBT_MS)
-#define KILLED (128 + SIGKILL)
 
 /* Reachable from here, so a child that is killed or exits with them open
  * does not look like a leak to valgrind. */
 static struct membridge_segment *child_seg;
 static struct membridge_publisher *child_pub;
 static struct membridge_subscriber *child_sub;
-
-static uint64_t mix(uint64_t x)
-{
-	x = (x ^ (x >> 31)) * UINT64_C(0x7fb5d329728ea185);
-	x = (x ^ (x >> 27)) * UINT64_C(0x81dadef4bc2dd44d);
-	return x ^ (x >> 33);
-}
 
 /* Messages in a stream: `normal`, or `valgrind` under memcheck. */
 static uint64_t stream_length(uint64_t normal, uint64_t valgrind)
@@ -53,7 +45,7 @@ static uint64_t stream_length(uint64_t normal, uint64_t valgrind)
  * a quarter anywhere in 0..MAX_MESSAGE. */
 static size_t message_length(uint64_t seq)
 {
-	uint64_t r = mix(seq);
+	uint64_t r = mbt_mix(seq);
 
 	if (seq % 997 == 1)
 		return 0;
@@ -75,7 +67,7 @@ static uint64_t checksum(const unsigned char *p, size_t n)
  * of the rest, then bytes made from seq; shorter ones are only such bytes. */
 static void make_message(uint64_t seq, unsigned char *p, size_t len)
 {
-	uint64_t r = mix(seq ^ UINT64_C(0x5bd1e995)), sum;
+	uint64_t r = mbt_mix(seq ^ UINT64_C(0x5bd1e995)), sum;
 	size_t i, from = len >= 16 ? 16 : 0;
 
 	for (i = from; i < len; i++)
@@ -96,38 +88,6 @@ static bool message_ok(const struct membridge_message *m)
 		return false;
 	make_message(m->seq, want, m->len);
 	return memcmp(m->data, want, m->len) == 0;
-}
-
-/* ------------------------------------------------------------ pipes */
-
-static void put(int fd, const void *buf, size_t n)
-{
-	while (n) {
-		ssize_t r = write(fd, buf, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			_exit(90);
-		buf = (const char *)buf + r;
-		n -= (size_t)r;
-	}
-}
-
-/* Read exactly n bytes; false at EOF. */
-static bool get(int fd, void *buf, size_t n)
-{
-	while (n) {
-		ssize_t r = read(fd, buf, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		buf = (char *)buf + r;
-		n -= (size_t)r;
-	}
-	return true;
 }
 
 /* ------------------------------------------------------------ the channel */
@@ -159,6 +119,38 @@ static uint64_t next_seq(struct membridge_segment *seg)
 	return info.next_seq;
 }
 
+/* ------------------------------------------------------------ children */
+
+/* Child side: arm the alarm, open the segment `name` and join its channel
+ * as a subscriber (from the newest message) or as its publisher; returns 0
+ * or the -errno it printed. */
+static int child_join(const char *name, bool publisher)
+{
+	int ret;
+
+	alarm(CHILD_ALARM_S);
+	ret = membridge_segment_open(name, 0, &child_seg);
+	if (ret == 0)
+		ret = publisher ? membridge_publisher_open(child_seg, &child_pub)
+				: membridge_subscriber_open(child_seg, MEMBRIDGE_SUBSCRIBE_NEWEST,
+							    &child_sub);
+	if (ret < 0)
+		fprintf(stderr, "%s %ld: %s\n", publisher ? "publisher" : "subscriber",
+			(long)getpid(), membridge_strerror(ret));
+	return ret;
+}
+
+/* Child side: close what child_join() opened, send the n bytes of res to
+ * the parent through fd; the child's exit status. */
+static int child_leave(int fd, const void *res, size_t n)
+{
+	membridge_subscriber_close(child_sub);
+	membridge_publisher_close(child_pub);
+	membridge_segment_close(child_seg);
+	mbt_put(fd, res, n);
+	return 0;
+}
+
 /* ------------------------------------------------------------ subscribers */
 
 /* What a subscriber child saw. */
@@ -170,7 +162,9 @@ struct sub_result {
 
 struct sub_args {
 	char name[MBT_NAME_SIZE];
-	uint64_t count;  /* messages to wait for: seq 0 .. count-1 */
+	uint64_t count;  /* messages to wait for: seq 0 .. count-1 (generations:
+			  * counters 0 .. count-1 of the last one) */
+	uint64_t last_gen; /* generations: the last publisher's */
 	bool poll;       /* wait in poll(2) on the descriptor */
 	int ready_fd;    /* a byte once subscribed */
 	int result_fd;   /* the struct sub_result */
@@ -222,19 +216,14 @@ static int subscriber_main(void *arg)
 	int fd = -1, n, i, ret;
 	bool hold = false;
 
-	alarm(CHILD_ALARM_S);
-	ret = membridge_segment_open(a->name, 0, &child_seg);
-	if (ret == 0)
-		ret = membridge_subscriber_open(child_seg, MEMBRIDGE_SUBSCRIBE_NEWEST, &child_sub);
-	if (ret == 0 && a->poll)
-		ret = fd = membridge_subscriber_fd(child_sub);
-	if (ret < 0) {
-		fprintf(stderr, "subscriber: %s\n", membridge_strerror(ret));
+	ret = child_join(a->name, false);
+	if (ret == 0 && a->poll && (ret = fd = membridge_subscriber_fd(child_sub)) < 0)
+		fprintf(stderr, "subscriber_fd: %s\n", membridge_strerror(ret));
+	if (ret < 0)
 		return 30;
-	}
-	put(a->ready_fd, "r", 1);
+	mbt_put(a->ready_fd, "r", 1);
 	while (expected < a->count && res.error == 0) {
-		r = mix(expected ^ (uint64_t)getpid() << 32);
+		r = mbt_mix(expected ^ (uint64_t)getpid() << 32);
 		n = membridge_subscriber_receive_batch(child_sub, m, 1 + r % 8, MEMBRIDGE_NO_WAIT);
 		if (n == -EAGAIN) {
 			/* Never wait holding messages. */
@@ -258,10 +247,7 @@ static int subscriber_main(void *arg)
 		if (!hold)
 			membridge_subscriber_release(child_sub);
 	}
-	membridge_subscriber_close(child_sub);
-	membridge_segment_close(child_seg);
-	put(a->result_fd, &res, sizeof(res));
-	return 0;
+	return child_leave(a->result_fd, &res, sizeof(res));
 }
 
 /* A subscriber that is killed at a random moment: it checks the order and
@@ -273,15 +259,10 @@ static int victim_main(void *arg)
 	struct membridge_message m[8];
 	uint64_t expected = 0, r;
 	bool have = false;
-	int n, i, ret;
+	int n, i;
 
-	ret = membridge_segment_open(a->name, 0, &child_seg);
-	if (ret == 0)
-		ret = membridge_subscriber_open(child_seg, MEMBRIDGE_SUBSCRIBE_NEWEST, &child_sub);
-	if (ret < 0) {
-		fprintf(stderr, "victim: %s\n", membridge_strerror(ret));
+	if (child_join(a->name, false) < 0)
 		return 40; /* not the death the parent expects */
-	}
 	for (;;) {
 		n = membridge_subscriber_receive_batch(child_sub, m, 8, STALL_NS);
 		if (n < 0) {
@@ -294,7 +275,7 @@ static int victim_main(void *arg)
 			expected = m[i].seq + 1;
 			have = true;
 		}
-		r = mix(expected ^ (uint64_t)getpid() << 32);
+		r = mbt_mix(expected ^ (uint64_t)getpid() << 32);
 		if (r % 4 == 0) {
 			atomic_store(a->holding, 1);
 			mbt_sleep_ns((int64_t)((r >> 8) % (2 * (uint64_t)MBT_MS)));
@@ -355,19 +336,14 @@ static int publisher_main(void *arg)
 	int fd = -1, ret;
 	void *data;
 
-	alarm(CHILD_ALARM_S);
-	ret = membridge_segment_open(a->name, 0, &child_seg);
-	if (ret == 0)
-		ret = membridge_publisher_open(child_seg, &child_pub);
-	if (ret == 0 && a->poll)
-		ret = fd = membridge_publisher_fd(child_pub);
-	if (ret < 0) {
-		fprintf(stderr, "publisher: %s\n", membridge_strerror(ret));
+	ret = child_join(a->name, true);
+	if (ret == 0 && a->poll && (ret = fd = membridge_publisher_fd(child_pub)) < 0)
+		fprintf(stderr, "publisher_fd: %s\n", membridge_strerror(ret));
+	if (ret < 0)
 		return 30;
-	}
 	end = a->stop_at < a->until ? a->stop_at : a->until;
 	for (seq = next_seq(child_seg); seq < end && res.error == 0;) {
-		batch = 1 + mix(seq) % 4;
+		batch = 1 + mbt_mix(seq) % 4;
 		for (; batch && seq < end; batch--, seq++) {
 			ret = loan(a, &res, fd, seq, &data);
 			if (ret < 0) {
@@ -389,13 +365,283 @@ static int publisher_main(void *arg)
 				return 31;
 			make_message(seq + batch + 1000000, data, message_length(seq + batch));
 		}
-		put(a->loaned_fd, "l", 1);
+		mbt_put(a->loaned_fd, "l", 1);
 		for (;;)
 			pause();
 	}
+	return child_leave(a->result_fd, &res, sizeof(res));
+}
+
+/* ------------------------------------------------------------ generations */
+
+/* Publishers killed at random moments: generation g is the g-th publisher
+ * process; its messages are numbered by a counter from 0. Each carries
+ * (at offset 0) a checksum of the rest, then the generation, the counter,
+ * and bytes made from those two; its length is a function of them too. */
+#define GEN_HEAD 24
+#define MAX_GENS 21 /* the kills, and the last publisher that runs to its end */
+/* The most messages one publishing call makes visible (a batch). */
+#define GEN_BATCH 8
+
+static size_t gen_length(uint64_t gen, uint64_t counter)
+{
+	uint64_t r = mbt_mix(gen << 40 ^ counter ^ UINT64_C(0x9e3779b97f4a7c15));
+
+	return GEN_HEAD + (size_t)(r % 4 == 0 ? (r >> 8) % (MAX_MESSAGE - GEN_HEAD + 1)
+					      : (r >> 8) % 177);
+}
+
+/* Write message `counter` of generation gen into p; returns its length. */
+static size_t gen_message(uint64_t gen, uint64_t counter, unsigned char *p)
+{
+	size_t len = gen_length(gen, counter), i;
+	uint64_t r = mbt_mix(gen << 40 ^ counter), sum;
+
+	memcpy(p + 8, &gen, 8);
+	memcpy(p + 16, &counter, 8);
+	for (i = GEN_HEAD; i < len; i++)
+		p[i] = (unsigned char)((r >> (i % 8 * 8)) ^ i);
+	sum = checksum(p + 8, len - 8);
+	memcpy(p, &sum, 8);
+	return len;
+}
+
+/* Whether m is an intact message; *gen and *counter get what it says. */
+static bool gen_message_ok(const struct membridge_message *m, uint64_t *gen, uint64_t *counter)
+{
+	unsigned char want[MAX_MESSAGE];
+
+	if (m->len < GEN_HEAD)
+		return false;
+	memcpy(gen, (const unsigned char *)m->data + 8, 8);
+	memcpy(counter, (const unsigned char *)m->data + 16, 8);
+	if (*gen >= MAX_GENS || m->len != gen_length(*gen, *counter))
+		return false;
+	gen_message(*gen, *counter, want);
+	return memcmp(m->data, want, m->len) == 0;
+}
+
+/* What a subscriber of the generations saw. */
+struct gen_result {
+	uint64_t received, lost, duplicated, corrupted;
+	uint64_t gaps;    /* seq not +1 within a generation */
+	uint64_t per_gen[MAX_GENS]; /* messages of each generation */
+	int32_t error;
+	int32_t pad;
+};
+
+/* Where a subscriber of the generations is in the stream. */
+struct gen_cursor {
+	bool started;
+	uint64_t seq, gen, next; /* the last seq and generation, the counter expected */
+};
+
+/* Account one message: seq strictly increasing (+1 within a generation),
+ * generations never going back, counters contiguous from 0 in each. */
+static void gen_account(struct gen_result *res, struct gen_cursor *c,
+			const struct membridge_message *m)
+{
+	uint64_t gen, counter;
+
+	res->received++;
+	if (c->started && m->seq <= c->seq) {
+		res->duplicated++;
+		return;
+	}
+	if (!gen_message_ok(m, &gen, &counter)) {
+		res->corrupted++;
+		c->seq = m->seq;
+		return;
+	}
+	if (c->started && gen < c->gen) {
+		res->duplicated++;
+	} else if (!c->started || gen > c->gen) {
+		/* A new publisher: its first message is its counter 0. */
+		res->lost += counter;
+		c->gen = gen;
+		c->next = counter + 1;
+		res->per_gen[gen] = counter + 1;
+	} else if (counter < c->next) {
+		res->duplicated++;
+	} else {
+		res->lost += counter - c->next;
+		res->gaps += m->seq != c->seq + 1;
+		c->next = counter + 1;
+		res->per_gen[gen] = counter + 1;
+	}
+	c->seq = m->seq;
+	c->started = true;
+}
+
+/* Receive until counter a->count - 1 of generation a->last_gen: one message
+ * or a batch at a time, sometimes holding one batch over the next (released
+ * before any wait, so the publisher always gets space eventually). */
+static int gen_subscriber_main(void *arg)
+{
+	const struct sub_args *a = arg;
+	struct membridge_message m[GEN_BATCH];
+	struct gen_result res = { 0 };
+	struct gen_cursor c = { 0 };
+	uint64_t rng = mbt_mix((uint64_t)getpid()) | 1, r;
+	bool hold = false;
+	int n, i;
+
+	if (child_join(a->name, false) < 0)
+		return 30;
+	mbt_put(a->ready_fd, "r", 1);
+	while (!(c.started && c.gen == a->last_gen && c.next >= a->count)) {
+		r = mbt_random(&rng);
+		if (r % 2) {
+			n = membridge_subscriber_receive(child_sub, m, MEMBRIDGE_NO_WAIT);
+			if (n == -EAGAIN) {
+				membridge_subscriber_release(child_sub);
+				n = membridge_subscriber_receive(child_sub, m, STALL_NS);
+			}
+			n = n < 0 ? n : 1;
+		} else {
+			n = membridge_subscriber_receive_batch(child_sub, m, 1 + (r >> 8) % GEN_BATCH,
+							       MEMBRIDGE_NO_WAIT);
+			if (n == -EAGAIN) {
+				membridge_subscriber_release(child_sub);
+				n = membridge_subscriber_receive_batch(child_sub, m,
+								       1 + (r >> 8) % GEN_BATCH,
+								       STALL_NS);
+			}
+		}
+		if (n < 0) {
+			res.error = n;
+			break;
+		}
+		for (i = 0; i < n; i++)
+			gen_account(&res, &c, &m[i]);
+		hold = !hold && (r >> 16) % 4 == 0;
+		if (!hold)
+			membridge_subscriber_release(child_sub);
+	}
+	return child_leave(a->result_fd, &res, sizeof(res));
+}
+
+/* The ways a generation publishes, chosen at random for every call. */
+enum gen_way { WAY_LOAN, WAY_SEND, WAY_SENDV, WAY_BATCH, N_WAYS };
+static const char *const way_names[N_WAYS] = { "loan/publish", "send", "sendv", "send_batch" };
+
+/* What a generation tells the parent, in shared memory. */
+struct gen_shared {
+	_Atomic uint64_t calls;     /* publishing calls that returned */
+	_Atomic uint64_t published; /* messages they made visible */
+	_Atomic int way;            /* the call it is in or was in last */
+	_Atomic int busy;           /* 1 from a call's start to the count of its return */
+};
+
+struct gen_args {
+	char name[MBT_NAME_SIZE];
+	uint64_t gen;
+	uint64_t count; /* messages to publish; UINT64_MAX: until killed */
+	uint64_t seed;  /* of the ways it publishes in */
+	struct gen_shared *sh;
+};
+
+/* One to four loans, written and published together (published early if
+ * the next does not fit beside them); returns how many went, or -errno. */
+static int gen_loans(const struct gen_args *a, uint64_t counter, unsigned k)
+{
+	unsigned char msg[MAX_MESSAGE];
+	unsigned i;
+	void *data;
+	int ret;
+
+	for (i = 0; i < k; i++) {
+		size_t len = gen_message(a->gen, counter + i, msg);
+
+		ret = membridge_publisher_loan(child_pub, len, &data, STALL_NS);
+		if (ret == -ENOBUFS && i > 0)
+			break;
+		if (ret < 0)
+			return ret;
+		memcpy(data, msg, len);
+	}
+	return membridge_publisher_publish(child_pub);
+}
+
+/* Message `counter` in up to three pieces, cut at random places. */
+static int gen_sendv(const struct gen_args *a, uint64_t counter, uint64_t r)
+{
+	unsigned char msg[MAX_MESSAGE];
+	size_t len = gen_message(a->gen, counter, msg);
+	size_t cut1 = (size_t)(r % (len + 1)), cut2 = cut1 + (size_t)((r >> 16) % (len - cut1 + 1));
+	struct membridge_iovec iov[3] = {
+		{ msg, cut1 }, { msg + cut1, cut2 - cut1 }, { msg + cut2, len - cut2 }
+	};
+	int ret = membridge_publisher_sendv(child_pub, iov, 3, STALL_NS);
+
+	return ret < 0 ? ret : 1;
+}
+
+/* Up to GEN_BATCH messages in one send_batch; returns how many went. */
+static int gen_batch(const struct gen_args *a, uint64_t counter, unsigned k)
+{
+	unsigned char msgs[GEN_BATCH][MAX_MESSAGE];
+	struct membridge_iovec iov[GEN_BATCH];
+	size_t sent = 0;
+	unsigned i;
+	int ret;
+
+	for (i = 0; i < k; i++) {
+		iov[i].base = msgs[i];
+		iov[i].len = gen_message(a->gen, counter + i, msgs[i]);
+	}
+	ret = membridge_publisher_send_batch(child_pub, iov, k, &sent, STALL_NS);
+	return ret < 0 ? ret : (int)sent;
+}
+
+/* Take the channel over and publish generation a->gen from counter 0, each
+ * call in a way drawn at random; count the calls that returned. */
+static int gen_publisher_main(void *arg)
+{
+	const struct gen_args *a = arg;
+	unsigned char msg[MAX_MESSAGE];
+	uint64_t rng = mbt_mix(a->seed ^ a->gen << 20) | 1, counter = 0, r, left;
+	enum gen_way way;
+	int ret;
+
+	if (child_join(a->name, true) < 0)
+		return 30;
+	while (counter < a->count) {
+		r = mbt_random(&rng);
+		way = (enum gen_way)(r % N_WAYS);
+		left = a->count - counter;
+		atomic_store(&a->sh->way, (int)way);
+		atomic_store(&a->sh->busy, 1);
+		switch (way) {
+		case WAY_LOAN:
+			ret = gen_loans(a, counter, (unsigned)(1 + (r >> 8) % (left < 4 ? left : 4)));
+			break;
+		case WAY_SEND:
+			ret = membridge_publisher_send(child_pub, msg,
+						       gen_message(a->gen, counter, msg), STALL_NS);
+			ret = ret < 0 ? ret : 1;
+			break;
+		case WAY_SENDV:
+			ret = gen_sendv(a, counter, r >> 8);
+			break;
+		default:
+			ret = gen_batch(a, counter, (unsigned)(1 + (r >> 8) % (left < GEN_BATCH
+									      ? left : GEN_BATCH)));
+			break;
+		}
+		if (ret <= 0) {
+			fprintf(stderr, "publisher %llu: %s at %llu: %s\n",
+				(unsigned long long)a->gen, way_names[way],
+				(unsigned long long)counter, membridge_strerror(ret));
+			return 31;
+		}
+		counter += (uint64_t)ret;
+		atomic_store(&a->sh->published, counter);
+		atomic_fetch_add(&a->sh->calls, 1);
+		atomic_store(&a->sh->busy, 0);
+	}
 	membridge_publisher_close(child_pub);
 	membridge_segment_close(child_seg);
-	put(a->result_fd, &res, sizeof(res));
 	return 0;
 }
 
@@ -407,10 +653,13 @@ struct run {
 	pid_t subs[SLOTS];
 	int sub_results[SLOTS];
 	int nsubs;
+	uint64_t last_gen; /* for gen_subscriber_main */
 };
 
-/* Fork n subscribers of seq 0 .. count-1 and wait until each subscribed. */
-static void start_subscribers(struct run *run, int n, uint64_t count, bool use_poll)
+/* Fork n subscribers running sub_main (with a->count = count) and wait
+ * until each subscribed. */
+static void start_subscribers(struct run *run, int n, int (*sub_main)(void *), uint64_t count,
+			      bool use_poll)
 {
 	struct sub_args a;
 	int ready[2], results[2], i;
@@ -420,15 +669,16 @@ static void start_subscribers(struct run *run, int n, uint64_t count, bool use_p
 		memset(&a, 0, sizeof(a));
 		memcpy(a.name, run->name, sizeof(a.name));
 		a.count = count;
+		a.last_gen = run->last_gen;
 		a.poll = use_poll;
 		ck_assert_int_eq(pipe(ready), 0);
 		ck_assert_int_eq(pipe(results), 0);
 		a.ready_fd = ready[1];
 		a.result_fd = results[1];
-		run->subs[run->nsubs] = mbt_fork(subscriber_main, &a);
+		run->subs[run->nsubs] = mbt_fork(sub_main, &a);
 		close(ready[1]);
 		close(results[1]);
-		ck_assert_msg(get(ready[0], &byte, 1), "subscriber %d did not subscribe", i);
+		ck_assert_msg(mbt_get(ready[0], &byte, 1), "subscriber %d did not subscribe", i);
 		close(ready[0]);
 		run->sub_results[run->nsubs++] = results[0];
 	}
@@ -443,7 +693,7 @@ static uint64_t check_subscribers(struct run *run, uint64_t count, const char *w
 	int i;
 
 	for (i = 0; i < run->nsubs; i++) {
-		ck_assert_msg(get(run->sub_results[i], &res, sizeof(res)),
+		ck_assert_msg(mbt_get(run->sub_results[i], &res, sizeof(res)),
 			      "%s: subscriber %d sent no result", what, i);
 		close(run->sub_results[i]);
 		ck_assert_int_eq(mbt_wait(run->subs[i]), 0);
@@ -494,7 +744,7 @@ static struct pub_result finish_publisher(pid_t pid, int result_fd, int loaned_f
 {
 	struct pub_result res;
 
-	ck_assert_msg(get(result_fd, &res, sizeof(res)), "the publisher sent no result");
+	ck_assert_msg(mbt_get(result_fd, &res, sizeof(res)), "the publisher sent no result");
 	ck_assert_int_eq(mbt_wait(pid), 0);
 	close(result_fd);
 	close(loaned_fd);
@@ -513,7 +763,7 @@ START_TEST(test_stream_three_subscribers)
 	pid_t pub;
 
 	channel_create(run.name, &run.seg);
-	start_subscribers(&run, 3, count, false);
+	start_subscribers(&run, 3, subscriber_main, count, false);
 	pub = start_publisher(&run, count, UINT64_MAX, false, &rfd, &lfd);
 	pr = finish_publisher(pub, rfd, lfd);
 	wraps = check_subscribers(&run, count, "stream");
@@ -537,16 +787,13 @@ START_TEST(test_subscriber_killed)
 	struct sub_args va;
 	struct pub_result pr;
 	struct run run = { .nsubs = 0 };
-	const char *env = getenv("MBT_KILL_SEED");
 	int rfd, lfd, status;
 	pid_t pub, victim;
 
-	seed = env && *env ? strtoull(env, NULL, 0) : 20260315;
-	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ck_assert_ptr_ne(shared, MAP_FAILED);
-	memset((void *)shared, 0, 4096);
+	seed = mbt_kill_seed(20260315);
+	shared = mbt_shared(4096);
 	channel_create(run.name, &run.seg);
-	start_subscribers(&run, 2, count, false);
+	start_subscribers(&run, 2, subscriber_main, count, false);
 	memset(&va, 0, sizeof(va));
 	memcpy(va.name, run.name, sizeof(va.name));
 	va.holding = &shared[0];
@@ -554,12 +801,10 @@ START_TEST(test_subscriber_killed)
 	victim = mbt_fork(victim_main, &va);
 	pub = start_publisher(&run, count, UINT64_MAX, false, &rfd, &lfd);
 	for (;;) {
-		mbt_sleep_ns((int64_t)(mix(seed ^ kills) % (20 * (uint64_t)MBT_MS)));
+		mbt_sleep_ns((int64_t)(mbt_mix(seed ^ kills) % (20 * (uint64_t)MBT_MS)));
 		if (atomic_load(va.holding))
 			holding++;
-		ck_assert_int_eq(kill(victim, SIGKILL), 0);
-		/* Reaped at once: a zombie still counts as a live process. */
-		ck_assert_int_eq(mbt_wait(victim), KILLED);
+		ck_assert_int_eq(mbt_kill(victim), MBT_KILLED);
 		kills++;
 		if (waitpid(pub, &status, WNOHANG) == pub)
 			break;
@@ -567,7 +812,7 @@ START_TEST(test_subscriber_killed)
 	}
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "publisher status %d",
 		      status);
-	ck_assert_msg(get(rfd, &pr, sizeof(pr)), "the publisher sent no result");
+	ck_assert_msg(mbt_get(rfd, &pr, sizeof(pr)), "the publisher sent no result");
 	close(rfd);
 	close(lfd);
 	ck_assert_msg(pr.error == 0, "publisher: %s", membridge_strerror(pr.error));
@@ -599,17 +844,16 @@ START_TEST(test_publisher_killed_loaned)
 	gens = mbt_under_valgrind() ? 4 : 20;
 	step = count / (gens + 1);
 	channel_create(run.name, &run.seg);
-	start_subscribers(&run, 2, count, false);
+	start_subscribers(&run, 2, subscriber_main, count, false);
 	for (g = 0; (uint64_t)g < gens; g++) {
 		/* Publish up to the next step, then loan and write three messages
 		 * that are never published. */
 		pid = start_publisher(&run, count, seq + step, false, &rfd, &lfd);
-		ck_assert_msg(get(lfd, &byte, 1), "generation %d did not loan", g);
+		ck_assert_msg(mbt_get(lfd, &byte, 1), "generation %d did not loan", g);
 		/* It lives: nobody else may publish. */
 		mbt_assert_ret(membridge_publisher_open(run.seg, &pub), -EBUSY);
 		ck_assert_ptr_null(pub);
-		ck_assert_int_eq(kill(pid, SIGKILL), 0);
-		ck_assert_int_eq(mbt_wait(pid), KILLED);
+		ck_assert_int_eq(mbt_kill(pid), MBT_KILLED);
 		close(rfd);
 		close(lfd);
 		seq += step;
@@ -635,6 +879,120 @@ START_TEST(test_publisher_killed_loaned)
 }
 END_TEST
 
+/* Wait until generation g's publisher has returned from `target` calls;
+ * it must not end by itself meanwhile. */
+static void wait_calls(struct gen_shared *sh, pid_t pid, uint64_t target, int g)
+{
+	int64_t deadline = mbt_now_ns() + STALL_NS;
+	int status;
+
+	while (atomic_load(&sh->calls) < target) {
+		ck_assert_msg(waitpid(pid, &status, WNOHANG) == 0,
+			      "generation %d ended by itself (status %d)", g, status);
+		ck_assert_msg(mbt_now_ns() < deadline, "generation %d stalled at %llu calls", g,
+			      (unsigned long long)atomic_load(&sh->calls));
+		mbt_sleep_ns(50 * 1000);
+	}
+}
+
+/* Publisher processes SIGKILLed at random moments (after a random number of
+ * calls that returned, then a random delay of up to half a millisecond:
+ * between calls, in one, or waiting for space) while they publish through
+ * loan/publish, send, sendv and send_batch; each time a new process takes
+ * the channel over and goes on, and a last one runs to its end. Three
+ * subscribers check every message: intact, seq strictly increasing, the
+ * counters of each generation contiguous from 0, nothing twice. A
+ * generation may lose only what its last call was publishing when it died:
+ * the subscribers got every message whose call returned, and at most one
+ * call's worth more. MBT_KILL_SEED picks another schedule. */
+START_TEST(test_publisher_killed_random)
+{
+	uint64_t kills = mbt_under_valgrind() ? 6 : MAX_GENS - 1;
+	uint64_t max_calls = mbt_under_valgrind() ? 40 : 150;
+	uint64_t last_count = mbt_under_valgrind() ? 200 : 600;
+	uint64_t seed = mbt_kill_seed(20260412), rng = seed | 1, reported[MAX_GENS] = { 0 };
+	uint64_t in_way[N_WAYS] = { 0 }, in_call = 0, cut_short = 0;
+	uint64_t checked = 0, lost = 0, dup = 0, corrupt = 0;
+	struct gen_shared *sh = mbt_shared(sizeof(*sh));
+	struct run run = { .nsubs = 0 };
+	struct gen_result res;
+	struct gen_args a;
+	uint64_t g;
+	int i;
+	pid_t pid;
+
+	channel_create(run.name, &run.seg);
+	run.last_gen = kills;
+	start_subscribers(&run, SLOTS, gen_subscriber_main, last_count, false);
+	memset(&a, 0, sizeof(a));
+	memcpy(a.name, run.name, sizeof(a.name));
+	a.sh = sh;
+	a.seed = seed;
+	for (g = 0; g <= kills; g++) {
+		atomic_store(&sh->calls, 0);
+		atomic_store(&sh->published, 0);
+		a.gen = g;
+		a.count = g < kills ? UINT64_MAX : last_count;
+		pid = mbt_fork(gen_publisher_main, &a);
+		if (g == kills) {
+			ck_assert_int_eq(mbt_wait(pid), 0);
+		} else {
+			wait_calls(sh, pid, 1 + mbt_random(&rng) % max_calls, (int)g);
+			mbt_sleep_ns((int64_t)(mbt_random(&rng) % 500000));
+			ck_assert_int_eq(mbt_kill(pid), MBT_KILLED);
+			in_way[atomic_load(&sh->way)]++;
+			in_call += (uint64_t)atomic_load(&sh->busy);
+		}
+		reported[g] = atomic_load(&sh->published);
+	}
+	for (i = 0; i < run.nsubs; i++) {
+		ck_assert_msg(mbt_get(run.sub_results[i], &res, sizeof(res)),
+			      "subscriber %d sent no result", i);
+		close(run.sub_results[i]);
+		ck_assert_int_eq(mbt_wait(run.subs[i]), 0);
+		printf("publisher kills: subscriber %d: %llu received, %llu lost, %llu duplicated, "
+		       "%llu corrupt, %llu seq gaps within a generation\n", i,
+		       (unsigned long long)res.received, (unsigned long long)res.lost,
+		       (unsigned long long)res.duplicated, (unsigned long long)res.corrupted,
+		       (unsigned long long)res.gaps);
+		ck_assert_msg(res.error == 0, "subscriber %d: %s", i, membridge_strerror(res.error));
+		ck_assert_uint_eq(res.lost, 0);
+		ck_assert_uint_eq(res.duplicated, 0);
+		ck_assert_uint_eq(res.corrupted, 0);
+		ck_assert_uint_eq(res.gaps, 0);
+		for (g = 0; g <= kills; g++) {
+			/* Every call that returned arrived; beyond, only the
+			 * one the kill interrupted, whole or not at all. */
+			ck_assert_msg(res.per_gen[g] >= reported[g] &&
+				      res.per_gen[g] <= reported[g] + GEN_BATCH,
+				      "subscriber %d, generation %llu: %llu messages, its calls "
+				      "returned %llu", i, (unsigned long long)g,
+				      (unsigned long long)res.per_gen[g],
+				      (unsigned long long)reported[g]);
+			if (i == 0)
+				cut_short += res.per_gen[g] > reported[g];
+		}
+		ck_assert_uint_eq(res.per_gen[kills], last_count);
+		checked += res.received;
+		lost += res.lost;
+		dup += res.duplicated;
+		corrupt += res.corrupted;
+	}
+	run.nsubs = 0;
+	printf("publisher kills: %llu (seed %llu; in or after %s %llu, %s %llu, %s %llu, %s %llu; "
+	       "%llu inside a call, %llu of those calls had published), messages checked: %llu, "
+	       "lost %llu, duplicated %llu, corrupt %llu\n", (unsigned long long)kills,
+	       (unsigned long long)seed, way_names[0], (unsigned long long)in_way[0], way_names[1],
+	       (unsigned long long)in_way[1], way_names[2], (unsigned long long)in_way[2],
+	       way_names[3], (unsigned long long)in_way[3], (unsigned long long)in_call,
+	       (unsigned long long)cut_short,
+	       (unsigned long long)checked, (unsigned long long)lost, (unsigned long long)dup,
+	       (unsigned long long)corrupt);
+	munmap(sh, sizeof(*sh));
+	channel_destroy(run.name, run.seg);
+}
+END_TEST
+
 START_TEST(test_poll_subscriber)
 {
 	uint64_t count = stream_length(50000, 2000);
@@ -646,8 +1004,8 @@ START_TEST(test_poll_subscriber)
 	channel_create(run.name, &run.seg);
 	/* One subscriber in poll(2), one blocking; the publisher waits for
 	 * space in poll(2) too. */
-	start_subscribers(&run, 1, count, true);
-	start_subscribers(&run, 1, count, false);
+	start_subscribers(&run, 1, subscriber_main, count, true);
+	start_subscribers(&run, 1, subscriber_main, count, false);
 	pub = start_publisher(&run, count, UINT64_MAX, true, &rfd, &lfd);
 	pr = finish_publisher(pub, rfd, lfd);
 	check_subscribers(&run, count, "poll");
@@ -670,6 +1028,7 @@ int main(void)
 	tcase_add_test(tc, test_stream_three_subscribers);
 	tcase_add_test(tc, test_subscriber_killed);
 	tcase_add_test(tc, test_publisher_killed_loaned);
+	tcase_add_test(tc, test_publisher_killed_random);
 	tcase_add_test(tc, test_poll_subscriber);
 	suite_add_tcase(s, tc);
 	return mbt_run(s);

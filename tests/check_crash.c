@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,6 @@
 #define CHILD_ALARM_S 60
 /* Longest random time between a child's start of work and its SIGKILL. */
 #define MAX_WINDOW_NS (2 * MBT_MS)
-#define KILLED (128 + SIGKILL)
 
 /*
  * Handles a child opens stay reachable from here: a child that is killed,
@@ -30,20 +28,8 @@ static struct membridge_segment *child_seg;
 static struct membridge_spsc *child_ring;
 static struct membridge_view *child_view;
 
-static uint64_t mix(uint64_t x)
-{
-	x = (x ^ (x >> 31)) * UINT64_C(0x7fb5d329728ea185);
-	x = (x ^ (x >> 27)) * UINT64_C(0x81dadef4bc2dd44d);
-	return x ^ (x >> 33);
-}
-
 /* The kill schedule: MBT_KILL_SEED picks another one. */
-static uint64_t kill_seed(void)
-{
-	const char *env = getenv("MBT_KILL_SEED");
-
-	return env && *env ? strtoull(env, NULL, 0) : 20261124;
-}
+#define KILL_SEED mbt_kill_seed(20261124)
 
 /* Iterations of each kill loop: MBT_KILL_ITERATIONS, else 200 (20 under valgrind). */
 static int kill_iterations(void)
@@ -57,22 +43,7 @@ static int kill_iterations(void)
 
 static int64_t random_window(uint64_t seed, int i)
 {
-	return (int64_t)(mix(seed ^ (uint64_t)i) % (uint64_t)MAX_WINDOW_NS);
-}
-
-/* Write all of buf to a pipe (from children, no Check asserts). */
-static void put(int fd, const void *buf, size_t n)
-{
-	while (n) {
-		ssize_t r = write(fd, buf, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			_exit(90);
-		buf = (const char *)buf + r;
-		n -= (size_t)r;
-	}
+	return (int64_t)(mbt_mix(seed ^ (uint64_t)i) % (uint64_t)MAX_WINDOW_NS);
 }
 
 /* Read up to n bytes of a non-blocking pipe; 0 at EOF, -1 if nothing is there. */
@@ -95,14 +66,6 @@ static void nonblocking_pipe(int fds[2])
 {
 	ck_assert_int_eq(pipe(fds), 0);
 	ck_assert_int_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
-}
-
-/* Whether fd has something to read (or EOF) within ms milliseconds. */
-static bool readable(int fd, int ms)
-{
-	struct pollfd p = { fd, POLLIN, 0 };
-
-	return poll(&p, 1, ms) == 1;
 }
 
 /* Child side: open the segment `name` and a ring or a view on it. */
@@ -145,7 +108,7 @@ static void ring_fx_open(struct ring_fx *r, size_t min_len)
 	mbt_assert_ok(membridge_segment_create(r->name, RING_CAP + MEMBRIDGE_SPSC_HEADER, 0, 0,
 					       &r->seg));
 	mbt_assert_ok(membridge_spsc_open(r->seg, &r->q));
-	mbt_assert_ok(mbs_init(&r->s, kill_seed(), RING_CAP, min_len));
+	mbt_assert_ok(mbs_init(&r->s, KILL_SEED, RING_CAP, min_len));
 }
 
 static void ring_fx_close(struct ring_fx *r)
@@ -185,7 +148,7 @@ static void report_sent(void *ctx, uint64_t next)
 {
 	const struct producer_child *p = ctx;
 
-	put(p->fd, &next, sizeof(next));
+	mbt_put(p->fd, &next, sizeof(next));
 }
 
 static int producer_main(void *arg)
@@ -238,7 +201,7 @@ START_TEST(producer_killed)
 	struct mbs_tally t = { 0 };
 	struct producer_child p;
 	int iterations = kill_iterations(), i, fds[2], ret, in_call = 0, waiting = 0;
-	uint64_t seed = kill_seed(), sent, first;
+	uint64_t seed = KILL_SEED, sent, first;
 	struct ring_fx r;
 	int64_t t0 = mbt_now_ns(), end;
 	pid_t pid;
@@ -268,11 +231,10 @@ START_TEST(producer_killed)
 				      membridge_strerror(ret));
 			ck_assert(read_sent(fds[0], &sent));
 		}
-		ck_assert_int_eq(kill(pid, SIGKILL), 0);
-		ck_assert_int_eq(mbt_wait(pid), KILLED);
+		ck_assert_int_eq(mbt_kill(pid), MBT_KILLED);
 		/* The child is gone: everything it published is in the ring. */
 		while (read_sent(fds[0], &sent))
-			ck_assert(readable(fds[0], 1000));
+			ck_assert(mbt_readable(fds[0], 1000));
 		close(fds[0]);
 		waiting += idle;
 		mbt_assert_ret(mbs_consume(&r.s, r.q, &t, UINT64_MAX, MBS_POP_MIX,
@@ -325,7 +287,7 @@ static void report_got(void *ctx, uint64_t seq)
 {
 	const struct consumer_child *c = ctx;
 
-	put(c->fd, &seq, sizeof(seq));
+	mbt_put(c->fd, &seq, sizeof(seq));
 }
 
 static int consumer_main(void *arg)
@@ -430,7 +392,7 @@ START_TEST(consumer_killed)
 	static const enum mbs_pop ways[] = { MBS_POP_PEEK, MBS_POP_ONE, MBS_POP_BATCH };
 	struct delivery d = { ways[_i], 0, 0, true, 0, 0, 0, 0, 0 };
 	int iterations = kill_iterations(), i, fds[2], ret;
-	uint64_t seed = kill_seed() ^ (uint64_t)_i << 32, sent = 0;
+	uint64_t seed = KILL_SEED ^ (uint64_t)_i << 32, sent = 0;
 	struct consumer_child c;
 	struct ring_fx r;
 	int64_t t0 = mbt_now_ns(), end, give_up;
@@ -463,16 +425,15 @@ START_TEST(consumer_killed)
 			ck_assert_msg(end != INT64_MAX || mbt_now_ns() < give_up,
 				      "consumer %d reports nothing", i);
 		}
-		ck_assert_int_eq(kill(pid, SIGKILL), 0);
-		ck_assert_int_eq(mbt_wait(pid), KILLED);
+		ck_assert_int_eq(mbt_kill(pid), MBT_KILLED);
 		while (read_reports(fds[0], &d))
-			ck_assert(readable(fds[0], 1000));
+			ck_assert(mbt_readable(fds[0], 1000));
 		close(fds[0]);
 		d.kills++;
 	}
 	/* The last consumer takes the rest and exits. */
 	while (read_reports(fds[0], &d))
-		ck_assert(readable(fds[0], 10000));
+		ck_assert(mbt_readable(fds[0], 10000));
 	close(fds[0]);
 	ck_assert_int_eq(mbt_wait(pid), 0);
 	ck_assert_uint_eq(d.next, sent);
@@ -505,7 +466,7 @@ static int hold_forever(void *ctx, const struct membridge_frame *f)
 	const struct holding_child *c = ctx;
 
 	(void)f;
-	put(c->fd, "H", 1);
+	mbt_put(c->fd, "H", 1);
 	pause(); /* until SIGKILL */
 	return 0;
 }
@@ -529,7 +490,7 @@ static int holding_main(void *arg)
 		ret = membridge_spsc_pop(child_ring, buf, sizeof(buf), &len, MEMBRIDGE_NO_WAIT);
 	if (ret < 0)
 		return 51;
-	put(c->fd, "H", 1);
+	mbt_put(c->fd, "H", 1);
 	pause(); /* until SIGKILL */
 	return 52;
 }
@@ -557,10 +518,9 @@ START_TEST(consumer_killed_holding)
 	c = (struct holding_child){ r.name, ways[_i], fds[1] };
 	pid = mbt_fork(holding_main, &c);
 	close(fds[1]);
-	ck_assert(readable(fds[0], 10000) && read(fds[0], &h, 1) == 1 && h == 'H');
+	ck_assert(mbt_readable(fds[0], 10000) && read(fds[0], &h, 1) == 1 && h == 'H');
 	close(fds[0]);
-	ck_assert_int_eq(kill(pid, SIGKILL), 0);
-	ck_assert_int_eq(mbt_wait(pid), KILLED);
+	ck_assert_int_eq(mbt_kill(pid), MBT_KILLED);
 	if (ways[_i] != MBS_POP_ONE) {
 		mbt_assert_ok(membridge_spsc_pop(r.q, buf, sizeof(buf), &len, MEMBRIDGE_NO_WAIT));
 		ck_assert_uint_eq(len, 5);
@@ -636,7 +596,7 @@ static void report(const struct waiter *w, int phase, int ret)
 	r.ret = ret;
 	r.at = mbt_now_ns();
 
-	put(w->out, &r, sizeof(r)); /* below PIPE_BUF: atomic among the waiters */
+	mbt_put(w->out, &r, sizeof(r)); /* below PIPE_BUF: atomic among the waiters */
 }
 
 static int waiter_main(void *arg)
@@ -674,7 +634,7 @@ static int holder_main(void *arg)
 			 membridge_view_lock_read(child_view, MEMBRIDGE_NO_WAIT);
 	if (ret < 0)
 		return 31;
-	put(h->out, "L", 1);
+	mbt_put(h->out, "L", 1);
 	for (;; gen++) {
 		for (i = 0; i < VIEW_WORDS; i++)
 			rec[i] = gen;
@@ -741,17 +701,10 @@ static pid_t start_holder(struct lock_fx *f, bool write)
 	h.out = fds[1];
 	pid = mbt_fork(holder_main, &h);
 	close(fds[1]);
-	ck_assert_msg(readable(fds[0], 10000) && read(fds[0], &c, 1) == 1 && c == 'L',
+	ck_assert_msg(mbt_readable(fds[0], 10000) && read(fds[0], &c, 1) == 1 && c == 'L',
 		      "the lock holder did not start");
 	close(fds[0]);
 	return pid;
-}
-
-static void kill_holder(pid_t pid)
-{
-	ck_assert_int_eq(kill(pid, SIGKILL), 0);
-	/* Reaped at once: a zombie still counts as a live process. */
-	ck_assert_int_eq(mbt_wait(pid), KILLED);
 }
 
 static void start_waiter(struct lock_fx *f, enum lock_op op, int64_t timeout_ns)
@@ -767,7 +720,7 @@ static void collect(struct lock_fx *f, int ms)
 {
 	struct result r;
 
-	while (readable(f->results[0], ms)) {
+	while (mbt_readable(f->results[0], ms)) {
 		ck_assert_int_eq(read(f->results[0], &r, sizeof(r)), (ssize_t)sizeof(r));
 		ck_assert(r.index >= 0 && r.index < f->n_waiters && r.phase >= 0 && r.phase < 3);
 		ck_assert(!f->have[r.index][r.phase]);
@@ -870,7 +823,7 @@ START_TEST(writer_killed)
 	waiters_ready(&f);
 	/* A live writer: they all wait. */
 	ck_assert_msg(!any_returned(&f, 50), "a waiter got through a live writer's lock");
-	kill_holder(holder);
+	ck_assert_int_eq(mbt_kill(holder), MBT_KILLED);
 	reaped = mbt_now_ns();
 	for (i = 0; i < N_WRITER_WAITERS; i++) {
 		struct result r = wait_for(&f, i, 1, 5 * MBT_PROMPT_NS);
@@ -929,7 +882,7 @@ START_TEST(reader_killed)
 	int i;
 
 	lock_fx_open(&f);
-	kill_holder(start_holder(&f, false));
+	ck_assert_int_eq(mbt_kill(start_holder(&f, false)), MBT_KILLED);
 	ck_assert_int_eq(lock_word(&f), 1);
 	for (i = 0; i < n; i++)
 		start_waiter(&f, cases[i].op, cases[i].timeout_ns);
@@ -973,7 +926,7 @@ END_TEST
 START_TEST(writer_killed_random)
 {
 	int iterations = kill_iterations() / 10 + 1, i, j, torn = 0;
-	uint64_t seed = kill_seed() ^ UINT64_C(0x77), rec[VIEW_WORDS];
+	uint64_t seed = KILL_SEED ^ UINT64_C(0x77), rec[VIEW_WORDS];
 	struct lock_fx f;
 	pid_t holder;
 
@@ -981,7 +934,7 @@ START_TEST(writer_killed_random)
 	for (i = 0; i < iterations; i++) {
 		holder = start_holder(&f, true);
 		mbt_sleep_ns(random_window(seed, i));
-		kill_holder(holder);
+		ck_assert_int_eq(mbt_kill(holder), MBT_KILLED);
 		mbt_assert_ret(membridge_view_read_bytes(f.view, 0, rec, sizeof(rec)),
 			       -EOWNERDEAD);
 		mbt_assert_ok(membridge_view_break_lock(f.view, 0));

@@ -4,13 +4,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -20,10 +18,9 @@
 #define COMPANION_SCRIBBLE 256
 #define RING_CAP 4096
 #define VIEW_DATA 252
-/* Every blocking call waits at most this long... */
+/* Every blocking call waits at most this long, and must be back
+ * mbt_slack_ns() later. */
 #define CALL_TIMEOUT_NS (5 * MBT_MS)
-/* ...and must be back this much later (valgrind: ten times that). */
-#define CALL_SLACK_NS (1000 * MBT_MS)
 /* Quiet time (scribbles repaired, traffic flows) and scribbling time, by turns. */
 #define QUIET_NS (20 * MBT_MS)
 #define BURST_NS (20 * MBT_MS)
@@ -115,29 +112,12 @@ static int hostile_seconds(void)
 	return s > 0 ? s : 1;
 }
 
-/* xorshift64*: each process its own stream. */
-static uint64_t next_random(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * UINT64_C(0x2545f4914f6cdd1d);
-}
-
 static long peak_rss_kb(void)
 {
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
 	return ru.ru_maxrss;
-}
-
-static int64_t slack_ns(void)
-{
-	return mbt_under_valgrind() ? 10 * CALL_SLACK_NS : CALL_SLACK_NS;
 }
 
 /* Index of ret in codes[], N_CODES if it is none of them. */
@@ -178,7 +158,7 @@ static void record(struct tally *t, enum op op, int ret, int64_t started, int64_
 		flag(t, op, ret);
 	if (took > t->max_call_ns)
 		t->max_call_ns = took;
-	if (took > timeout_ns + slack_ns())
+	if (took > timeout_ns + mbt_slack_ns())
 		t->slow++;
 }
 
@@ -201,7 +181,7 @@ static unsigned char *map_companion(const char *name)
 static void random_bytes(uint64_t *rng, unsigned char *p, size_t n)
 {
 	while (n--)
-		*p++ = (unsigned char)next_random(rng);
+		*p++ = (unsigned char)mbt_random(rng);
 }
 
 /* ---------------------------------------------------------------- ring */
@@ -282,7 +262,7 @@ static void account(struct ring_proc *p)
 	size_t n;
 	int64_t t0 = mbt_now_ns();
 
-	switch (next_random(&p->rng) % 4) {
+	switch (mbt_random(&p->rng) % 4) {
 	case 0:
 		record(p->t, OP_ACCOUNT, membridge_spsc_used(p->q, &n), t0, 0);
 		break;
@@ -325,7 +305,7 @@ static int producer_main(void *arg)
 		return ret;
 	rss = peak_rss_kb();
 	while (mbt_now_ns() < p.run->end_ns) {
-		uint64_t r = next_random(&p.rng) % 16;
+		uint64_t r = mbt_random(&p.rng) % 16;
 
 		t0 = mbt_now_ns();
 		if (r < 8) {
@@ -406,7 +386,7 @@ static int consumer_main(void *arg)
 		return ret;
 	rss = peak_rss_kb();
 	while (mbt_now_ns() < p.run->end_ns) {
-		uint64_t r = next_random(&p.rng) % 16;
+		uint64_t r = mbt_random(&p.rng) % 16;
 
 		t0 = mbt_now_ns();
 		if (r < 8) {
@@ -463,7 +443,7 @@ static void put_len(unsigned char *data, uint64_t pos, uint32_t len)
 /* One random write: any header word or length word, or data bytes. */
 static void scribble_random(struct ring_header *h, unsigned char *data, uint64_t *rng)
 {
-	uint64_t r = next_random(rng), v = next_random(rng);
+	uint64_t r = mbt_random(rng), v = mbt_random(rng);
 	int64_t delta = (int64_t)(v % (4 * RING_CAP)) - 2 * RING_CAP;
 
 	switch (r % 10) {
@@ -599,10 +579,10 @@ static int ring_scribbler_main(void *arg)
 				scribble_evil(h, data, k++);
 			else
 				scribble_random(h, data, &rng);
-			if (comp && next_random(&rng) % 8 == 0)
+			if (comp && mbt_random(&rng) % 8 == 0)
 				random_bytes(&rng, comp, COMPANION_SCRIBBLE);
 			t->scribbles++;
-			mbt_sleep_ns((int64_t)(next_random(&rng) % 200000));
+			mbt_sleep_ns((int64_t)(mbt_random(&rng) % 200000));
 		}
 		repair_ring(h);
 		if (comp)
@@ -639,7 +619,7 @@ static void locked_section(struct lock_proc *p, bool write)
 	if (ret < 0)
 		return;
 	if (write) {
-		memset(buf, (int)(next_random(&p->rng) & 0x7f), sizeof(buf));
+		memset(buf, (int)(mbt_random(&p->rng) & 0x7f), sizeof(buf));
 		ret = membridge_view_write_bytes(p->view, 0, buf, sizeof(buf));
 	} else {
 		ret = membridge_view_read_bytes(p->view, 0, buf, sizeof(buf));
@@ -666,7 +646,7 @@ static int lock_user_main(struct run *run, enum role role)
 	membridge_view_set_timeout(p.view, CALL_TIMEOUT_NS);
 	rss = peak_rss_kb();
 	while (mbt_now_ns() < run->end_ns) {
-		uint64_t r = next_random(&p.rng) % 16;
+		uint64_t r = mbt_random(&p.rng) % 16;
 
 		t0 = mbt_now_ns();
 		if (r < 5) {
@@ -674,13 +654,13 @@ static int lock_user_main(struct run *run, enum role role)
 		} else if (r < 9) {
 			locked_section(&p, true);
 		} else if (r < 12) {
-			ret = membridge_view_read(p.view, next_random(&p.rng) % 16, MEMBRIDGE_STR,
+			ret = membridge_view_read(p.view, mbt_random(&p.rng) % 16, MEMBRIDGE_STR,
 						  &v, str, sizeof(str));
 			record(p.t, OP_VIEW_READ, ret, t0, CALL_TIMEOUT_NS);
 			if (ret == 0 && v.as.buf.len > sizeof(str))
 				p.t->oversize++;
 		} else if (r < 14) {
-			ret = membridge_view_write_bytes(p.view, next_random(&p.rng) % 200, "abc",
+			ret = membridge_view_write_bytes(p.view, mbt_random(&p.rng) % 200, "abc",
 							 3);
 			record(p.t, OP_VIEW_WRITE, ret, t0, CALL_TIMEOUT_NS);
 		} else if (r < 15) {
@@ -732,7 +712,7 @@ static int lock_scribbler_main(void *arg)
 		int64_t burst_end = mbt_now_ns() + BURST_NS;
 
 		while (mbt_now_ns() < burst_end) {
-			uint64_t r = next_random(&rng);
+			uint64_t r = mbt_random(&rng);
 			int32_t v;
 
 			switch (r % 4) {
@@ -760,7 +740,7 @@ static int lock_scribbler_main(void *arg)
 			if (comp && r % 7 == 0)
 				random_bytes(&rng, comp, COMPANION_SCRIBBLE);
 			t->scribbles++;
-			mbt_sleep_ns((int64_t)(next_random(&rng) % 200000));
+			mbt_sleep_ns((int64_t)(mbt_random(&rng) % 200000));
 		}
 		__atomic_store_n(word, 0, __ATOMIC_RELAXED);
 		if (comp)
@@ -777,44 +757,15 @@ static int lock_scribbler_main(void *arg)
 /* ------------------------------------------------------------- running */
 
 /* Start the three processes, wait for them until a deadline, kill them if
- * they pass it; every one must exit 0 by itself. */
+ * they pass it; every one must exit 0 by itself and get to its end. */
 static void run_all(struct run *run, int (*const mains[N_ROLES])(void *), int kind)
 {
-	int64_t deadline = run->end_ns + (mbt_under_valgrind() ? 60000 : 10000) * MBT_MS;
-	pid_t pids[N_ROLES];
-	int status[N_ROLES], left = N_ROLES, i;
-	bool hung = false;
+	int i;
 
+	mbt_run_all(N_ROLES, mains, run, role_names[kind],
+		    run->end_ns + (mbt_under_valgrind() ? 60000 : 10000) * MBT_MS);
 	for (i = 0; i < N_ROLES; i++)
-		pids[i] = mbt_fork(mains[i], run);
-	while (left) {
-		for (i = 0; i < N_ROLES; i++) {
-			if (pids[i] && waitpid(pids[i], &status[i], WNOHANG) == pids[i]) {
-				pids[i] = 0;
-				left--;
-			}
-		}
-		if (left && mbt_now_ns() > deadline) {
-			for (i = 0; i < N_ROLES; i++)
-				if (pids[i]) {
-					kill(pids[i], SIGKILL);
-					waitpid(pids[i], &status[i], 0);
-					fprintf(stderr, "%s hung: killed\n", role_names[kind][i]);
-					pids[i] = 0;
-					hung = true;
-				}
-			left = 0;
-		}
-		mbt_sleep_ns(MBT_MS);
-	}
-	ck_assert_msg(!hung, "a process hung past its deadline");
-	for (i = 0; i < N_ROLES; i++) {
-		ck_assert_msg(!WIFSIGNALED(status[i]), "%s died of signal %d",
-			      role_names[kind][i], WTERMSIG(status[i]));
-		ck_assert_msg(WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 0,
-			      "%s exited with %d", role_names[kind][i], WEXITSTATUS(status[i]));
 		ck_assert_msg(run->tally[i].done, "%s did not finish", role_names[kind][i]);
-	}
 }
 
 /* Print what one process saw and assert it stayed within the contract. */
@@ -850,15 +801,6 @@ static uint64_t report(const struct tally *t, const char *who)
 	return total;
 }
 
-static struct tally *shared_tallies(void)
-{
-	void *p = mmap(NULL, N_ROLES * sizeof(struct tally), PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	return p;
-}
-
 /* A producer and a consumer keep a ring busy while a third process writes
  * random and plausible-but-evil values into its header, frame lengths, data
  * and companion: every call returns a documented result in time, no frame
@@ -872,7 +814,7 @@ START_TEST(hostile_ring)
 	struct membridge_segment *seg;
 	struct membridge_spsc *q;
 	char name[MBT_NAME_SIZE];
-	struct run run = { name, 0, (uint64_t)mbt_now_ns() | 1, shared_tallies() };
+	struct run run = { name, 0, (uint64_t)mbt_now_ns() | 1, mbt_shared(N_ROLES * sizeof(struct tally)) };
 	uint64_t ops_total;
 	const struct tally *c = &run.tally[CONSUMER];
 
@@ -913,7 +855,7 @@ START_TEST(hostile_view_lock)
 	struct membridge_segment *seg;
 	struct membridge_view *view;
 	char name[MBT_NAME_SIZE];
-	struct run run = { name, 0, (uint64_t)mbt_now_ns() | 1, shared_tallies() };
+	struct run run = { name, 0, (uint64_t)mbt_now_ns() | 1, mbt_shared(N_ROLES * sizeof(struct tally)) };
 	uint64_t ops_total;
 	const struct tally *a = &run.tally[USER_A], *b = &run.tally[USER_B];
 

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,124 @@ int mbt_wait(pid_t pid)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
+}
+
+int mbt_kill(pid_t pid)
+{
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	return mbt_wait(pid);
+}
+
+void mbt_run_all(int n, int (*const mains[])(void *arg), void *arg,
+		 const char *const names[], int64_t deadline_ns)
+{
+	pid_t pids[MBT_RUN_MAX];
+	int status[MBT_RUN_MAX], left = n, i;
+	bool hung = false;
+
+	ck_assert_int_le(n, MBT_RUN_MAX);
+	for (i = 0; i < n; i++)
+		pids[i] = mbt_fork(mains[i], arg);
+	while (left) {
+		for (i = 0; i < n; i++)
+			if (pids[i] && waitpid(pids[i], &status[i], WNOHANG) == pids[i]) {
+				pids[i] = 0;
+				left--;
+			}
+		if (left && mbt_now_ns() > deadline_ns) {
+			for (i = 0; i < n; i++)
+				if (pids[i]) {
+					kill(pids[i], SIGKILL);
+					waitpid(pids[i], &status[i], 0);
+					fprintf(stderr, "%s hung: killed\n", names[i]);
+					pids[i] = 0;
+					hung = true;
+				}
+			left = 0;
+		}
+		mbt_sleep_ns(MBT_MS);
+	}
+	ck_assert_msg(!hung, "a process hung past its deadline");
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(!WIFSIGNALED(status[i]), "%s died of signal %d", names[i],
+			      WTERMSIG(status[i]));
+		ck_assert_msg(WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 0,
+			      "%s exited with %d", names[i], WEXITSTATUS(status[i]));
+	}
+}
+
+void *mbt_shared(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	return p;
+}
+
+void mbt_put(int fd, const void *buf, size_t n)
+{
+	while (n) {
+		ssize_t r = write(fd, buf, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			_exit(90);
+		buf = (const char *)buf + r;
+		n -= (size_t)r;
+	}
+}
+
+bool mbt_get(int fd, void *buf, size_t n)
+{
+	while (n) {
+		ssize_t r = read(fd, buf, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		buf = (char *)buf + r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+bool mbt_readable(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return poll(&p, 1, ms) == 1;
+}
+
+uint64_t mbt_mix(uint64_t x)
+{
+	x = (x ^ (x >> 31)) * UINT64_C(0x7fb5d329728ea185);
+	x = (x ^ (x >> 27)) * UINT64_C(0x81dadef4bc2dd44d);
+	return x ^ (x >> 33);
+}
+
+uint64_t mbt_random(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+uint64_t mbt_kill_seed(uint64_t fallback)
+{
+	const char *env = getenv("MBT_KILL_SEED");
+
+	return env && *env ? strtoull(env, NULL, 0) : fallback;
+}
+
+int64_t mbt_slack_ns(void)
+{
+	return mbt_under_valgrind() ? 10 * MBT_PROMPT_NS : MBT_PROMPT_NS;
 }
 
 bool mbt_under_valgrind(void)

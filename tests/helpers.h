@@ -4,6 +4,7 @@
 #define MEMBRIDGE_TEST_HELPERS_H
 
 #include <check.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +53,39 @@ void mbt_sleep_ns(int64_t ns);
 pid_t mbt_fork(int (*fn)(void *arg), void *arg);
 /* Wait for pid and return its exit status, or 128 + signal number. */
 int mbt_wait(pid_t pid);
+/* What mbt_wait() returns for a child that SIGKILL ended. */
+#define MBT_KILLED (128 + SIGKILL)
+/* SIGKILL pid and reap it at once (a zombie still counts as a live
+ * process); returns mbt_wait()'s status: MBT_KILLED, unless it had ended. */
+int mbt_kill(pid_t pid);
+/* Fork n (up to MBT_RUN_MAX) children, mains[i](arg), and reap them; any still running at
+ * deadline_ns (mbt_now_ns()) is SIGKILLed. Asserts that each exited 0 by
+ * itself; names[i] names child i in the messages. */
+#define MBT_RUN_MAX 8
+void mbt_run_all(int n, int (*const mains[])(void *arg), void *arg,
+		 const char *const names[], int64_t deadline_ns);
+/* n zeroed bytes of memory shared with the children forked later (munmap
+ * it when done). */
+void *mbt_shared(size_t n);
+
+/* Pipes between a child and its parent. In a child (no Check asserts
+ * there): write all of buf, resuming after signals; _exit(90) if the pipe
+ * is gone. */
+void mbt_put(int fd, const void *buf, size_t n);
+/* Read exactly n bytes, resuming after signals; false at EOF. */
+bool mbt_get(int fd, void *buf, size_t n);
+/* Whether fd has something to read (or EOF) within ms milliseconds. */
+bool mbt_readable(int fd, int ms);
+
+/* Random numbers for kill schedules and scribbles: a 64-bit mixer (a pure
+ * function of x) and xorshift64* (a stream from a nonzero *state). */
+uint64_t mbt_mix(uint64_t x);
+uint64_t mbt_random(uint64_t *state);
+/* The seed of a kill schedule: MBT_KILL_SEED if set, else fallback. */
+uint64_t mbt_kill_seed(uint64_t fallback);
+/* How late a call may come back after its timeout on a loaded machine:
+ * MBT_PROMPT_NS, ten times that under valgrind. */
+int64_t mbt_slack_ns(void);
 
 /* true when `make check-valgrind` runs the suite: loops that fork or stream
  * a lot scale themselves down, since memcheck is some 20 times slower. */

@@ -119,6 +119,20 @@ def finish(proc, timeout=20):
     return proc.returncode, out, err.decode("utf-8", "replace")
 
 
+def watch_and(cli, shm_name, first_has, action, *options):
+    """Run `membridge watch OPTIONS shm_name`; once its first line holds
+    every bytes of first_has, call action(proc) and let it end: returns
+    finish()'s (rc, stdout bytes, stderr text)."""
+    proc = popen_tool(cli, "watch", *options, shm_name)
+    try:
+        first = proc.stdout.readline()
+        assert all(s in first for s in first_has), first
+        action(proc)
+    finally:
+        result = finish(proc)
+    return result
+
+
 def usage_error(r, command=None):
     """Exit 2 with a one-line message and the Try line on stderr."""
     assert r.rc == 2, r
@@ -1300,13 +1314,9 @@ def test_watch_survives_truncation(cli, shm_name):
     mem, ring = make_ring(shm_name, 4096)
     with mem, ring:
         assert ring.push(b"x" * 100)
-        proc = popen_tool(cli, "watch", "--count", "3", "--interval", "0.3", shm_name)
-        try:
-            first = proc.stdout.readline()
-            assert b"used 104/4096" in first, first
-            os.truncate(shm_path(shm_name), 0)
-        finally:
-            rc, out, err = finish(proc)
+        rc, out, err = watch_and(cli, shm_name, [b"used 104/4096"],
+                                 lambda proc: os.truncate(shm_path(shm_name), 0),
+                                 "--count", "3", "--interval", "0.3")
         assert rc == 0, (rc, out, err)
         lines = out.decode().splitlines()
         assert len(lines) == 2 and all(
@@ -1357,13 +1367,9 @@ def test_watch_not_a_ring(mb, shm_name):
 def test_watch_interrupt_ends_normally(cli, shm_name):
     mem, ring = make_ring(shm_name, 64)
     with mem, ring:
-        proc = popen_tool(cli, "watch", "--interval", "0.1", shm_name)
-        try:
-            first = proc.stdout.readline()
-            assert b"used 0/64" in first, first
-            proc.send_signal(signal.SIGINT)
-        finally:
-            rc, out, err = finish(proc)
+        rc, out, err = watch_and(cli, shm_name, [b"used 0/64"],
+                                 lambda proc: proc.send_signal(signal.SIGINT),
+                                 "--interval", "0.1")
         assert rc == 0, err
 
 
@@ -1828,13 +1834,9 @@ def test_channel_corrupt_tail(mb, shm_name):
 
 def test_channel_watch_survives_truncation(mb, cli, shm_name):
     make_channel(mb, shm_name, "4K")
-    proc = popen_tool(cli, "watch", "--count", "3", "--interval", "0.3", shm_name)
-    try:
-        first = proc.stdout.readline()
-        assert b"used 0/4096 (0%)" in first and b"0 published, 0 subscribers" in first, first
-        os.truncate(shm_path(shm_name), 0)
-    finally:
-        rc, out, err = finish(proc)
+    rc, out, err = watch_and(cli, shm_name, [b"used 0/4096 (0%)", b"0 published, 0 subscribers"],
+                             lambda proc: os.truncate(shm_path(shm_name), 0),
+                             "--count", "3", "--interval", "0.3")
     assert rc == 0, (rc, out, err)
     lines = out.decode().splitlines()
     assert len(lines) == 2 and all(
