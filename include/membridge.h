@@ -571,7 +571,7 @@ MEMBRIDGE_API int membridge_publisher_subscribers(struct membridge_publisher *pu
 						  struct membridge_subscriber_info *info,
 						  size_t max);
 /* A subscriber whose process died is found by a publisher that waits in
- * a loan (checked every millisecond or so of the wait) or retries one; a
+ * a loan or retries one (checked at most once a millisecond over them); a
  * loop that only waits on membridge_publisher_fd() should retry its loan
  * now and then (every 100 ms, say), as nothing rings the descriptor then. */
 

@@ -40,6 +40,7 @@ struct chan {
 	struct mb_event *space;
 	struct mb_event *data_wait;
 	uint64_t size;        /* data_size */
+	uint64_t mask;        /* size - 1 when size is a power of two, else 0 */
 	uint64_t max_message;
 	uint32_t nslots;
 	uint64_t self;        /* this process's record */
@@ -87,10 +88,18 @@ static struct chan_slot *slot_at(const struct chan *c, uint32_t i)
 	return (void *)(c->base + CHAN_OFF_SLOTS + (uint64_t)CHAN_LINE * i);
 }
 
+/* Where stream position pos falls in the data area. Every loan and every
+ * receive needs it a few times: a mask for the usual power-of-two sizes
+ * instead of a division. */
+static uint64_t data_offset(const struct chan *c, uint64_t pos)
+{
+	return c->mask ? pos & c->mask : pos % c->size;
+}
+
 /* The record header of the payload at pos (16 bytes before it, circularly). */
 static struct chan_record *record_at(const struct chan *c, uint64_t pos)
 {
-	uint64_t off = pos % c->size;
+	uint64_t off = data_offset(c, pos);
 
 	return (void *)(c->data + (off ? off : c->size) - CHAN_RECORD_HEADER);
 }
@@ -204,6 +213,7 @@ static void chan_map(struct chan *c, void *base, const struct membridge_channel_
 	c->space = (void *)(c->base + CHAN_OFF_SPACE);
 	c->data_wait = (void *)(c->base + CHAN_OFF_DATA_WAIT);
 	c->size = cfg->data_size;
+	c->mask = (c->size & (c->size - 1)) == 0 ? c->size - 1 : 0;
 	c->max_message = cfg->max_message;
 	c->nslots = cfg->subscribers;
 	mb_bell_init(&c->bell);
@@ -326,17 +336,22 @@ static int space_ready(void *ctx)
 	struct space_wait *w = ctx;
 	struct membridge_publisher *p = w->p;
 	int64_t now;
-	bool reap;
 
 	if (w->need <= p->limit)
 		return 1;
 	if (!still_publisher(p))
 		return -ECONNRESET;
+	refresh_limit(p, w->need, false);
+	if (w->need <= p->limit)
+		return 1;
+	/* Still held back: is a subscriber holding it dead? That costs a
+	 * system call per slot, so it is asked at most once per
+	 * REAP_CHECK_NS, over this wait and the calls that retry it. */
 	now = mb_os_now_ns();
-	reap = now >= p->next_reap;
-	if (reap)
-		p->next_reap = now + REAP_CHECK_NS;
-	refresh_limit(p, w->need, reap);
+	if (now < p->next_reap)
+		return 0;
+	p->next_reap = now + REAP_CHECK_NS;
+	refresh_limit(p, w->need, true);
 	return w->need <= p->limit;
 }
 
@@ -346,7 +361,6 @@ static int wait_space(struct membridge_publisher *p, uint64_t need, int64_t time
 	struct space_wait w = { p, need };
 	int ret;
 
-	p->next_reap = 0;
 	ret = mb_event_wait_bell(p->c.space, &p->c.bell, timeout_ns, MB_RING_SLICE_MAX_NS,
 				 space_ready, &w);
 	return ret;
@@ -443,7 +457,7 @@ int membridge_publisher_loan(struct membridge_publisher *p, size_t len, void **d
 	if (len > c->max_message)
 		return -EMSGSIZE;
 	pos = p->write;
-	off = pos % c->size;
+	off = data_offset(c, pos);
 	if (off + len > c->size)
 		pos += c->size - off;
 	end = chan_next_pos(pos, len);
@@ -461,7 +475,7 @@ int membridge_publisher_loan(struct membridge_publisher *p, size_t len, void **d
 	p->last_pos = pos;
 	p->last_len = len;
 	p->write = end;
-	*data = c->data + pos % c->size;
+	*data = c->data + data_offset(c, pos);
 	return 0;
 }
 
@@ -598,8 +612,8 @@ static int64_t seq_at(const struct chan *c, uint64_t pos, uint64_t tail)
 	struct chan_record r;
 
 	memcpy(&r, record_at(c, pos), sizeof(r));
-	if (CHAN_RECORD_KIND(r.kind) == RECORD_WRAP && pos % c->size != 0) {
-		pos += c->size - pos % c->size;
+	if (CHAN_RECORD_KIND(r.kind) == RECORD_WRAP && data_offset(c, pos) != 0) {
+		pos += c->size - data_offset(c, pos);
 		if (pos >= tail)
 			return -1;
 		memcpy(&r, record_at(c, pos), sizeof(r));
@@ -898,7 +912,7 @@ static int next_message(struct membridge_subscriber *sub, struct membridge_messa
 	}
 	memcpy(&r, record_at(c, pos), sizeof(r));
 	if (CHAN_RECORD_KIND(r.kind) == RECORD_WRAP) {
-		off = pos % c->size;
+		off = data_offset(c, pos);
 		if (off == 0)
 			return -EBADMSG;
 		pos += c->size - off;
@@ -906,7 +920,7 @@ static int next_message(struct membridge_subscriber *sub, struct membridge_messa
 			return -EBADMSG;
 		memcpy(&r, record_at(c, pos), sizeof(r));
 	}
-	off = pos % c->size;
+	off = data_offset(c, pos);
 	end = chan_next_pos(pos, r.len);
 	if (CHAN_RECORD_KIND(r.kind) != RECORD_MESSAGE || r.len > c->max_message ||
 	    off + r.len > c->size || end > sub->tail || !seq_follows(sub, &r))
