@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -193,6 +194,42 @@ void bench_wait_all(const pid_t *pids, size_t n)
 		bench_die("a benchmark process failed");
 }
 
+void bench_pair_run(const struct bench_pair *pair, void *arg)
+{
+	pid_t pids[2];
+
+	pair->setup(arg);
+	pids[0] = bench_fork(1, pair->on_cpu1, arg);
+	pids[1] = bench_fork(0, pair->on_cpu0, arg);
+	bench_wait_all(pids, 2);
+	pair->teardown(arg);
+}
+
+int64_t bench_cpu_ns(void)
+{
+	struct rusage r;
+
+	getrusage(RUSAGE_SELF, &r);
+	return ((int64_t)r.ru_utime.tv_sec + (int64_t)r.ru_stime.tv_sec) * 1000000000 +
+	       ((int64_t)r.ru_utime.tv_usec + (int64_t)r.ru_stime.tv_usec) * 1000;
+}
+
+void bench_pipe_read(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t r;
+
+	while (done < len) {
+		r = read(fd, (unsigned char *)buf + done, len - done);
+		if (r < 0 && errno != EINTR)
+			bench_die("read from pipe: %s", strerror(errno));
+		if (r == 0)
+			bench_die("pipe: end of file");
+		if (r > 0)
+			done += (size_t)r;
+	}
+}
+
 void bench_barrier_wait(struct bench_barrier *b)
 {
 	unsigned gen = atomic_load_explicit(&b->generation, memory_order_acquire);
@@ -209,6 +246,15 @@ void bench_barrier_wait(struct bench_barrier *b)
 			sched_yield();
 		bench_cpu_relax();
 	}
+}
+
+double *bench_samples(size_t n)
+{
+	double *v = malloc(n * sizeof(*v));
+
+	if (!v)
+		bench_die("out of memory");
+	return v;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -270,13 +316,26 @@ struct membridge_spsc *bench_ring_create(const char *name, size_t capacity)
 	return q;
 }
 
-struct membridge_spsc *bench_ring_open(const char *name)
+void bench_open_handle(const char *name,
+		       int (*open_fn)(struct membridge_segment *seg, void *handle), void *handle,
+		       const char *what)
 {
 	struct membridge_segment *seg;
-	struct membridge_spsc *q;
 
 	bench_check(membridge_segment_open(name, 0, &seg), name);
-	bench_check(membridge_spsc_open(seg, &q), "membridge_spsc_open");
+	bench_check(open_fn(seg, handle), what);
 	membridge_segment_close(seg);
+}
+
+static int open_ring(struct membridge_segment *seg, void *q)
+{
+	return membridge_spsc_open(seg, q);
+}
+
+struct membridge_spsc *bench_ring_open(const char *name)
+{
+	struct membridge_spsc *q;
+
+	bench_open_handle(name, open_ring, &q, "membridge_spsc_open");
 	return q;
 }

@@ -62,6 +62,24 @@ pid_t bench_fork(int cpu, int (*fn)(void *arg), void *arg);
 /* Wait for every pid in pids; bench_die() if one did not exit 0. */
 void bench_wait_all(const pid_t *pids, size_t n);
 
+/* A measurement between two processes: bench_pair_run() calls setup(arg),
+ * forks a child on CPU 1 running on_cpu1(arg), then one on CPU 0 running
+ * on_cpu0(arg) (bench_fork()), waits for both (bench_wait_all()) and calls
+ * teardown(arg). The children find what setup made in *arg. */
+struct bench_pair {
+	void (*setup)(void *arg);
+	int (*on_cpu1)(void *arg);
+	int (*on_cpu0)(void *arg);
+	void (*teardown)(void *arg);
+};
+void bench_pair_run(const struct bench_pair *pair, void *arg);
+
+/* User + system CPU time this process has used, in nanoseconds (getrusage). */
+int64_t bench_cpu_ns(void);
+/* Read exactly len bytes from the pipe fd into buf, resuming after signals;
+ * bench_die() on an error or the end of the file. */
+void bench_pipe_read(int fd, void *buf, size_t len);
+
 /* Both sides of a two-process measurement meet here (a spinning barrier in
  * bench_shared_alloc() memory, zero-initialised, for exactly two parties,
  * reusable). */
@@ -71,6 +89,8 @@ struct bench_barrier {
 };
 void bench_barrier_wait(struct bench_barrier *b);
 
+/* Room for n samples (malloc, bench_die() if there is none). */
+double *bench_samples(size_t n);
 /* Statistics; each sorts v in place. bench_percentile() interpolates
  * linearly between the two nearest ranks, p in [0, 100]. */
 double bench_median(double *v, size_t n);
@@ -93,5 +113,11 @@ char *bench_name(char buf[BENCH_NAME_SIZE]);
 struct membridge_spsc *bench_ring_create(const char *name, size_t capacity);
 /* Open the ring of an existing segment (in a forked child, say). */
 struct membridge_spsc *bench_ring_open(const char *name);
+/* Open existing segment `name`, open a handle on it with open_fn(seg, handle)
+ * (the handle keeps its own reference) and close the segment; bench_die()
+ * if either fails, naming `name` or `what`. */
+void bench_open_handle(const char *name,
+		       int (*open_fn)(struct membridge_segment *seg, void *handle), void *handle,
+		       const char *what);
 
 #endif /* MEMBRIDGE_BENCH_COMMON_H */

@@ -2,17 +2,19 @@
 /* Helpers of the channel benchmarks (see channel-common.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <membridge.h>
 
 #include "bench-common.h"
 #include "channel-common.h"
 
-void chan_bench_create(const char *name, uint64_t data_size, uint64_t max_message,
-		       unsigned subscribers)
+static void channel_create(const char *name, uint64_t data_size, uint64_t max_message,
+			   unsigned subscribers)
 {
 	struct membridge_channel_config cfg = { data_size, max_message, subscribers, 0 };
 	struct membridge_segment *seg;
@@ -24,30 +26,140 @@ void chan_bench_create(const char *name, uint64_t data_size, uint64_t max_messag
 	bench_check(membridge_segment_create(name, size, 0, MEMBRIDGE_CREATE_EXCLUSIVE, &seg),
 		    name);
 	bench_check(membridge_channel_init(seg, &cfg), "membridge_channel_init");
-	membridge_segment_close(seg);
+	membridge_segment_close(seg); /* the processes that take part open it by name */
 }
 
-struct membridge_publisher *chan_bench_publisher(const char *name)
+void link_setup(struct link *l, enum link_kind kind, uint64_t data_size, uint64_t max_message,
+		unsigned subscribers)
 {
-	struct membridge_segment *seg;
-	struct membridge_publisher *pub;
-
-	bench_check(membridge_segment_open(name, 0, &seg), name);
-	bench_check(membridge_publisher_open(seg, &pub), "membridge_publisher_open");
-	membridge_segment_close(seg); /* the publisher keeps its own reference */
-	return pub;
+	memset(l, 0, sizeof(*l));
+	l->kind = kind;
+	l->data_size = data_size;
+	switch (kind) {
+	case LINK_CHANNEL:
+		channel_create(bench_name(l->name), data_size, max_message, subscribers);
+		break;
+	case LINK_RING:
+		membridge_spsc_close(bench_ring_create(bench_name(l->name), (size_t)data_size));
+		break;
+	case LINK_REF:
+		l->ref_shared = ref_ring_alloc((size_t)data_size);
+		break;
+	case LINK_IOX:
+		bench_name(l->name); /* a fresh service for each run */
+		break;
+	case LINK_PIPE:
+		if (pipe(l->fd) < 0)
+			bench_die("pipe: %s", strerror(errno));
+		break;
+	}
 }
 
-struct membridge_subscriber *chan_bench_subscriber(const char *name)
+void link_teardown(struct link *l)
 {
-	struct membridge_segment *seg;
-	struct membridge_subscriber *sub;
+	switch (l->kind) {
+	case LINK_CHANNEL:
+	case LINK_RING:
+		bench_check(membridge_segment_remove(l->name), "membridge_segment_remove");
+		break;
+	case LINK_REF:
+		ref_ring_free(l->ref_shared, (size_t)l->data_size);
+		break;
+	case LINK_IOX:
+		break;
+	case LINK_PIPE:
+		close(l->fd[0]);
+		close(l->fd[1]);
+		break;
+	}
+}
 
-	bench_check(membridge_segment_open(name, 0, &seg), name);
-	bench_check(membridge_subscriber_open(seg, MEMBRIDGE_SUBSCRIBE_NEWEST, &sub),
-		    "membridge_subscriber_open");
-	membridge_segment_close(seg);
-	return sub;
+static int open_publisher(struct membridge_segment *seg, void *pub)
+{
+	return membridge_publisher_open(seg, pub);
+}
+
+static int open_subscriber(struct membridge_segment *seg, void *sub)
+{
+	return membridge_subscriber_open(seg, MEMBRIDGE_SUBSCRIBE_NEWEST, sub);
+}
+
+void link_attach(struct link *l, bool sender, unsigned iox_queue)
+{
+	switch (l->kind) {
+	case LINK_CHANNEL:
+		if (sender)
+			bench_open_handle(l->name, open_publisher, &l->pub,
+					  "membridge_publisher_open");
+		else
+			bench_open_handle(l->name, open_subscriber, &l->sub,
+					  "membridge_subscriber_open");
+		break;
+	case LINK_RING:
+		l->q = bench_ring_open(l->name);
+		break;
+	case LINK_REF:
+		ref_ring_attach(&l->ref, l->ref_shared, (size_t)l->data_size, sender);
+		break;
+	case LINK_IOX:
+#ifdef MB_BENCH_ICEORYX
+		if (sender)
+			l->ipub = bench_iox_pub_open(l->name);
+		else
+			l->isub = bench_iox_sub_open(l->name, iox_queue);
+#endif
+		break;
+	case LINK_PIPE:
+		close(l->fd[sender ? 0 : 1]);
+		break;
+	}
+	(void)iox_queue;
+}
+
+void link_detach(struct link *l, bool sender)
+{
+	switch (l->kind) {
+	case LINK_CHANNEL:
+		if (sender)
+			membridge_publisher_close(l->pub);
+		else
+			membridge_subscriber_close(l->sub);
+		break;
+	case LINK_RING:
+		membridge_spsc_close(l->q);
+		break;
+	case LINK_IOX:
+#ifdef MB_BENCH_ICEORYX
+		if (sender)
+			bench_iox_pub_close(l->ipub);
+		else
+			bench_iox_sub_close(l->isub);
+#endif
+		break;
+	case LINK_REF:
+	case LINK_PIPE:
+		break;
+	}
+}
+
+void link_join(const struct link *l)
+{
+#ifdef MB_BENCH_ICEORYX
+	if (l->kind == LINK_IOX)
+		bench_iox_join();
+#else
+	(void)l;
+#endif
+}
+
+void link_leave(const struct link *l)
+{
+#ifdef MB_BENCH_ICEORYX
+	if (l->kind == LINK_IOX)
+		bench_iox_leave();
+#else
+	(void)l;
+#endif
 }
 
 void party_barrier_wait(struct party_barrier *b)

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <membridge.h>
@@ -38,73 +37,21 @@ static const char usage[] =
 /* How a receiver waits: spinning on MEMBRIDGE_NO_WAIT (or the peer's
  * non-blocking take), in the call (MEMBRIDGE_WAIT_FOREVER, read()), or in
  * poll(2) on the subscriber's descriptor. */
-enum kind { KIND_CHANNEL, KIND_RING, KIND_REF, KIND_IOX, KIND_PIPE };
 enum wait { WAIT_SPIN, WAIT_BLOCK, WAIT_FD };
 
 struct dir {
-	enum kind kind;
+	struct link link;
 	enum wait wait;
 	size_t len;              /* every message's length */
-	size_t capacity;         /* rings: data bytes */
-	char name[BENCH_NAME_SIZE];
-	struct membridge_publisher *pub;
-	struct membridge_subscriber *sub;
-	struct membridge_spsc *q;
-	struct ref_ring_shared *ref_shared;
-	struct ref_ring ref;
-#ifdef MB_BENCH_ICEORYX
-	struct bench_iox_pub *ipub;
-	struct bench_iox_sub *isub;
-#endif
-	int fd[2];
 	unsigned char *buf;      /* copying transports: the message outside */
 };
 
-static void dir_setup(struct dir *d, enum kind kind, enum wait wait, size_t len)
+static void dir_setup(struct dir *d, enum link_kind kind, enum wait wait, size_t len)
 {
-	memset(d, 0, sizeof(*d));
-	d->kind = kind;
 	d->wait = wait;
 	d->len = len;
 	/* room for two messages and their headers, a power of two */
-	d->capacity = len < 4096 ? (size_t)1 << 16 : 4 * len;
-	switch (kind) {
-	case KIND_CHANNEL:
-		chan_bench_create(bench_name(d->name), d->capacity, len, 1);
-		break;
-	case KIND_RING:
-		membridge_spsc_close(bench_ring_create(bench_name(d->name), d->capacity));
-		break;
-	case KIND_REF:
-		d->ref_shared = ref_ring_alloc(d->capacity);
-		break;
-	case KIND_IOX:
-		bench_name(d->name); /* the service */
-		break;
-	case KIND_PIPE:
-		if (pipe(d->fd) < 0)
-			bench_die("pipe: %s", strerror(errno));
-		break;
-	}
-}
-
-static void dir_teardown(struct dir *d)
-{
-	switch (d->kind) {
-	case KIND_CHANNEL:
-	case KIND_RING:
-		bench_check(membridge_segment_remove(d->name), "membridge_segment_remove");
-		break;
-	case KIND_REF:
-		ref_ring_free(d->ref_shared, d->capacity);
-		break;
-	case KIND_IOX:
-		break;
-	case KIND_PIPE:
-		close(d->fd[0]);
-		close(d->fd[1]);
-		break;
-	}
+	link_setup(&d->link, kind, len < 4096 ? (size_t)1 << 16 : 4 * len, len, 1);
 }
 
 /* In a child: take the sending or the receiving side. */
@@ -113,59 +60,14 @@ static void dir_attach(struct dir *d, bool sender)
 	d->buf = malloc(d->len);
 	if (!d->buf)
 		bench_die("out of memory");
-	switch (d->kind) {
-	case KIND_CHANNEL:
-		if (sender)
-			d->pub = chan_bench_publisher(d->name);
-		else
-			d->sub = chan_bench_subscriber(d->name);
-		if (!sender && d->wait == WAIT_FD)
-			bench_check(membridge_subscriber_fd(d->sub), "membridge_subscriber_fd");
-		break;
-	case KIND_RING:
-		d->q = bench_ring_open(d->name);
-		break;
-	case KIND_REF:
-		ref_ring_attach(&d->ref, d->ref_shared, d->capacity, sender);
-		break;
-	case KIND_IOX:
-#ifdef MB_BENCH_ICEORYX
-		if (sender)
-			d->ipub = bench_iox_pub_open(d->name);
-		else
-			d->isub = bench_iox_sub_open(d->name, IOX_QUEUE);
-#endif
-		break;
-	case KIND_PIPE:
-		close(d->fd[sender ? 0 : 1]);
-		break;
-	}
+	link_attach(&d->link, sender, IOX_QUEUE);
+	if (d->link.kind == LINK_CHANNEL && !sender && d->wait == WAIT_FD)
+		bench_check(membridge_subscriber_fd(d->link.sub), "membridge_subscriber_fd");
 }
 
 static void dir_detach(struct dir *d, bool sender)
 {
-	switch (d->kind) {
-	case KIND_CHANNEL:
-		if (sender)
-			membridge_publisher_close(d->pub);
-		else
-			membridge_subscriber_close(d->sub);
-		break;
-	case KIND_RING:
-		membridge_spsc_close(d->q);
-		break;
-	case KIND_IOX:
-#ifdef MB_BENCH_ICEORYX
-		if (sender)
-			bench_iox_pub_close(d->ipub);
-		else
-			bench_iox_sub_close(d->isub);
-#endif
-		break;
-	case KIND_REF:
-	case KIND_PIPE:
-		break;
-	}
+	link_detach(&d->link, sender);
 	free(d->buf);
 }
 
@@ -181,20 +83,20 @@ static void *dir_begin(struct dir *d)
 	void *data;
 	int ret;
 
-	switch (d->kind) {
-	case KIND_CHANNEL:
-		while ((ret = membridge_publisher_loan(d->pub, d->len, &data, dir_timeout(d))) ==
-		       -EAGAIN)
+	switch (d->link.kind) {
+	case LINK_CHANNEL:
+		while ((ret = membridge_publisher_loan(d->link.pub, d->len, &data,
+						       dir_timeout(d))) == -EAGAIN)
 			bench_cpu_relax();
 		bench_check(ret, "membridge_publisher_loan");
 		return data;
-	case KIND_IOX:
+	case LINK_IOX:
 #ifdef MB_BENCH_ICEORYX
-		return bench_iox_loan(d->ipub, d->len);
+		return bench_iox_loan(d->link.ipub, d->len);
 #endif
-	case KIND_RING:
-	case KIND_REF:
-	case KIND_PIPE:
+	case LINK_RING:
+	case LINK_REF:
+	case LINK_PIPE:
 		break;
 	}
 	return d->buf;
@@ -206,27 +108,29 @@ static void dir_send(struct dir *d, void *data)
 	ssize_t w;
 	int ret;
 
-	switch (d->kind) {
-	case KIND_CHANNEL:
-		bench_check(membridge_publisher_publish(d->pub), "membridge_publisher_publish");
+	switch (d->link.kind) {
+	case LINK_CHANNEL:
+		bench_check(membridge_publisher_publish(d->link.pub),
+			    "membridge_publisher_publish");
 		break;
-	case KIND_RING:
-		while ((ret = membridge_spsc_push(d->q, data, d->len, dir_timeout(d))) == -EAGAIN)
+	case LINK_RING:
+		while ((ret = membridge_spsc_push(d->link.q, data, d->len, dir_timeout(d))) ==
+		       -EAGAIN)
 			bench_cpu_relax();
 		bench_check(ret, "membridge_spsc_push");
 		break;
-	case KIND_REF:
-		ref_ring_put(&d->ref, data, (uint32_t)d->len);
-		ref_ring_publish(&d->ref);
+	case LINK_REF:
+		ref_ring_put(&d->link.ref, data, (uint32_t)d->len);
+		ref_ring_publish(&d->link.ref);
 		break;
-	case KIND_IOX:
+	case LINK_IOX:
 #ifdef MB_BENCH_ICEORYX
-		bench_iox_publish(d->ipub, data);
+		bench_iox_publish(d->link.ipub, data);
 #endif
 		break;
-	case KIND_PIPE:
+	case LINK_PIPE:
 		while (done < d->len) {
-			w = write(d->fd[1], (unsigned char *)data + done, d->len - done);
+			w = write(d->link.fd[1], (unsigned char *)data + done, d->len - done);
 			if (w < 0 && errno != EINTR)
 				bench_die("write to pipe: %s", strerror(errno));
 			if (w > 0)
@@ -244,12 +148,12 @@ static const void *channel_receive(struct dir *d, uint64_t *seq)
 	int ret;
 
 	for (;;) {
-		ret = membridge_subscriber_receive(d->sub, &m, dir_timeout(d));
+		ret = membridge_subscriber_receive(d->link.sub, &m, dir_timeout(d));
 		if (ret != -EAGAIN)
 			break;
 		if (d->wait == WAIT_FD) {
 			/* edge style: -EAGAIN armed the descriptor */
-			pfd.fd = membridge_subscriber_fd(d->sub);
+			pfd.fd = membridge_subscriber_fd(d->link.sub);
 			pfd.events = POLLIN;
 			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
 				bench_die("poll: %s", strerror(errno));
@@ -271,20 +175,19 @@ static const void *dir_recv(struct dir *d, uint64_t *seq)
 {
 	struct ref_frame f;
 	size_t len = 0;
-	ssize_t r;
 	int ret;
 
-	switch (d->kind) {
-	case KIND_CHANNEL:
+	switch (d->link.kind) {
+	case LINK_CHANNEL:
 		return channel_receive(d, seq);
-	case KIND_RING:
-		while ((ret = membridge_spsc_pop(d->q, d->buf, d->len, &len, dir_timeout(d))) ==
-		       -EAGAIN)
+	case LINK_RING:
+		while ((ret = membridge_spsc_pop(d->link.q, d->buf, d->len, &len,
+						 dir_timeout(d))) == -EAGAIN)
 			bench_cpu_relax();
 		bench_check(ret, "membridge_spsc_pop");
 		break;
-	case KIND_REF:
-		while (!ref_ring_peek(&d->ref, &f))
+	case LINK_REF:
+		while (!ref_ring_peek(&d->link.ref, &f))
 			bench_cpu_relax();
 		len = f.len;
 		if (len != d->len)
@@ -294,20 +197,13 @@ static const void *dir_recv(struct dir *d, uint64_t *seq)
 		memcpy(d->buf, f.part[0], f.part_len[0]);
 		memcpy(d->buf + f.part_len[0], f.part[1], f.part_len[1]);
 		break;
-	case KIND_IOX:
+	case LINK_IOX:
 #ifdef MB_BENCH_ICEORYX
-		return bench_iox_take(d->isub);
+		return bench_iox_take(d->link.isub);
 #endif
-	case KIND_PIPE:
-		while (len < d->len) {
-			r = read(d->fd[0], d->buf + len, d->len - len);
-			if (r < 0 && errno != EINTR)
-				bench_die("read from pipe: %s", strerror(errno));
-			if (r == 0)
-				bench_die("pipe: end of file");
-			if (r > 0)
-				len += (size_t)r;
-		}
+	case LINK_PIPE:
+		bench_pipe_read(d->link.fd[0], d->buf, d->len);
+		len = d->len;
 		break;
 	}
 	if (len != d->len)
@@ -320,22 +216,23 @@ static void dir_done(struct dir *d, const void *data)
 {
 	struct ref_frame f;
 
-	switch (d->kind) {
-	case KIND_CHANNEL:
-		bench_check(membridge_subscriber_release(d->sub), "membridge_subscriber_release");
+	switch (d->link.kind) {
+	case LINK_CHANNEL:
+		bench_check(membridge_subscriber_release(d->link.sub),
+			    "membridge_subscriber_release");
 		break;
-	case KIND_REF:
+	case LINK_REF:
 		f.len = d->len;
-		ref_ring_take(&d->ref, &f);
-		ref_ring_release(&d->ref);
+		ref_ring_take(&d->link.ref, &f);
+		ref_ring_release(&d->link.ref);
 		break;
-	case KIND_IOX:
+	case LINK_IOX:
 #ifdef MB_BENCH_ICEORYX
-		bench_iox_release(d->isub, data);
+		bench_iox_release(d->link.isub, data);
 #endif
 		break;
-	case KIND_RING:
-	case KIND_PIPE:
+	case LINK_RING:
+	case LINK_PIPE:
 		break;
 	}
 	(void)data;
@@ -351,6 +248,9 @@ struct outcome {
 /* ---------------------------------------------------------- round trips */
 
 struct pingpong {
+	enum link_kind kind;
+	enum wait wait;
+	size_t len;
 	struct dir to_server;
 	struct dir to_client;
 	bool whole;              /* write and read the whole payload, not its ends */
@@ -379,26 +279,6 @@ static void expect(const struct pingpong *p, struct dir *d, uint64_t want)
 	dir_done(d, data);
 }
 
-static void join_peer(const struct pingpong *p)
-{
-#ifdef MB_BENCH_ICEORYX
-	if (p->to_server.kind == KIND_IOX)
-		bench_iox_join();
-#else
-	(void)p;
-#endif
-}
-
-static void leave_peer(const struct pingpong *p)
-{
-#ifdef MB_BENCH_ICEORYX
-	if (p->to_server.kind == KIND_IOX)
-		bench_iox_leave();
-#else
-	(void)p;
-#endif
-}
-
 static int pp_server(void *arg)
 {
 	struct pingpong *p = arg;
@@ -406,7 +286,7 @@ static int pp_server(void *arg)
 	int i;
 
 	alarm(CHILD_LIMIT_S);
-	join_peer(p);
+	link_join(&p->to_server.link);
 	dir_attach(&p->to_server, false);
 	dir_attach(&p->to_client, true);
 	bench_barrier_wait(&p->out->attached);
@@ -421,22 +301,20 @@ static int pp_server(void *arg)
 		bench_sleep_ns(100000);
 	dir_detach(&p->to_server, false);
 	dir_detach(&p->to_client, true);
-	leave_peer(p);
+	link_leave(&p->to_server.link);
 	return 0;
 }
 
 static int pp_client(void *arg)
 {
 	struct pingpong *p = arg;
-	double *rtt = malloc((size_t)p->iters * sizeof(*rtt));
+	double *rtt = bench_samples((size_t)p->iters);
 	int64_t t0, t1;
 	void *data;
 	int i;
 
 	alarm(CHILD_LIMIT_S);
-	if (!rtt)
-		bench_die("out of memory");
-	join_peer(p);
+	link_join(&p->to_server.link);
 	dir_attach(&p->to_server, true);
 	dir_attach(&p->to_client, false);
 	bench_barrier_wait(&p->out->attached);
@@ -453,32 +331,45 @@ static int pp_client(void *arg)
 	atomic_store(&p->out->done, 1);
 	dir_detach(&p->to_server, true);
 	dir_detach(&p->to_client, false);
-	leave_peer(p);
+	link_leave(&p->to_server.link);
 	p->out->value[0] = bench_percentile(rtt, (size_t)p->iters, 50.0);
 	p->out->value[1] = bench_percentile(rtt, (size_t)p->iters, 99.0);
 	free(rtt);
 	return 0;
 }
 
-static void pingpong_run(enum kind kind, enum wait wait, size_t len, bool whole, int iters,
+static void pp_setup(void *arg)
+{
+	struct pingpong *p = arg;
+
+	atomic_store(&p->out->done, 0);
+	dir_setup(&p->to_server, p->kind, p->wait, p->len);
+	dir_setup(&p->to_client, p->kind, p->wait, p->len);
+}
+
+static void pp_teardown(void *arg)
+{
+	struct pingpong *p = arg;
+
+	link_teardown(&p->to_server.link);
+	link_teardown(&p->to_client.link);
+}
+
+static void pingpong_run(enum link_kind kind, enum wait wait, size_t len, bool whole, int iters,
 			 struct outcome *out)
 {
-	struct pingpong p = { .whole = whole, .warm = iters / 10, .iters = iters, .out = out };
-	pid_t pids[2];
+	static const struct bench_pair pair = { pp_setup, pp_server, pp_client, pp_teardown };
+	struct pingpong p = { .kind = kind, .wait = wait, .len = len, .whole = whole,
+			      .warm = iters / 10, .iters = iters, .out = out };
 
-	atomic_store(&out->done, 0);
-	dir_setup(&p.to_server, kind, wait, len);
-	dir_setup(&p.to_client, kind, wait, len);
-	pids[0] = bench_fork(1, pp_server, &p);
-	pids[1] = bench_fork(0, pp_client, &p);
-	bench_wait_all(pids, 2);
-	dir_teardown(&p.to_server);
-	dir_teardown(&p.to_client);
+	bench_pair_run(&pair, &p);
 }
 
 /* ---------------------------------------------------------- wake-ups */
 
 struct wake {
+	enum link_kind kind;
+	enum wait wait;
 	struct dir dir;
 	int64_t idle_ns;
 	int samples;
@@ -528,13 +419,11 @@ static int64_t wake_recv(struct wake *w, int i)
 static int wake_receiver(void *arg)
 {
 	struct wake *w = arg;
-	double *lat = malloc((size_t)w->samples * sizeof(*lat));
+	double *lat = bench_samples((size_t)w->samples);
 	int64_t stamp, now;
 	int i;
 
 	alarm(CHILD_LIMIT_S);
-	if (!lat)
-		bench_die("out of memory");
 	dir_attach(&w->dir, false);
 	bench_barrier_wait(&w->out->attached);
 	for (i = 0; i <= w->samples; i++) {
@@ -554,44 +443,50 @@ static int wake_receiver(void *arg)
 static int idle_receiver(void *arg)
 {
 	struct wake *w = arg;
-	struct rusage r0, r1;
-	int64_t t0, t1, cpu;
+	int64_t t0, t1, cpu0, cpu1;
 
 	alarm(CHILD_LIMIT_S);
 	dir_attach(&w->dir, false);
 	bench_barrier_wait(&w->out->attached);
-	getrusage(RUSAGE_SELF, &r0);
+	cpu0 = bench_cpu_ns();
 	t0 = bench_now_ns();
 	wake_recv(w, 0);
 	t1 = bench_now_ns();
-	getrusage(RUSAGE_SELF, &r1);
+	cpu1 = bench_cpu_ns();
 	dir_detach(&w->dir, false);
-	cpu = ((int64_t)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) +
-	       (int64_t)(r1.ru_stime.tv_sec - r0.ru_stime.tv_sec)) * 1000000000 +
-	      ((int64_t)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) +
-	       (int64_t)(r1.ru_stime.tv_usec - r0.ru_stime.tv_usec)) * 1000;
-	w->out->value[0] = (double)cpu * 100.0 / (double)(t1 - t0);
+	w->out->value[0] = (double)(cpu1 - cpu0) * 100.0 / (double)(t1 - t0);
 	return 0;
 }
 
-static void wake_run(enum kind kind, enum wait wait, int (*receiver)(void *), int64_t idle_ns,
-		     int samples, struct outcome *out)
+static void wake_setup(void *arg)
 {
-	struct wake w = { .idle_ns = idle_ns, .samples = samples, .out = out };
-	pid_t pids[2];
+	struct wake *w = arg;
 
-	dir_setup(&w.dir, kind, wait, SMALL);
-	pids[0] = bench_fork(1, receiver, &w);
-	pids[1] = bench_fork(0, wake_sender, &w);
-	bench_wait_all(pids, 2);
-	dir_teardown(&w.dir);
+	dir_setup(&w->dir, w->kind, w->wait, SMALL);
+}
+
+static void wake_teardown(void *arg)
+{
+	struct wake *w = arg;
+
+	link_teardown(&w->dir.link);
+}
+
+static void wake_run(enum link_kind kind, enum wait wait, int (*receiver)(void *),
+		     int64_t idle_ns, int samples, struct outcome *out)
+{
+	const struct bench_pair pair = { wake_setup, receiver, wake_sender, wake_teardown };
+	struct wake w = { .kind = kind, .wait = wait, .idle_ns = idle_ns, .samples = samples,
+			  .out = out };
+
+	bench_pair_run(&pair, &w);
 }
 
 /* ---------------------------------------------------------- main */
 
 struct impl {
 	const char *name;
-	enum kind kind;
+	enum link_kind kind;
 	enum wait wait;
 };
 
@@ -641,25 +536,25 @@ static void round_trips(const char *group, const char *label, const struct impl 
 int main(int argc, char **argv)
 {
 	struct impl small[6] = {
-		{ "membridge", KIND_CHANNEL, WAIT_SPIN },
-		{ "membridge blocking", KIND_CHANNEL, WAIT_BLOCK },
-		{ "membridge ring", KIND_RING, WAIT_SPIN },
-		{ "reference ring", KIND_REF, WAIT_SPIN },
+		{ "membridge", LINK_CHANNEL, WAIT_SPIN },
+		{ "membridge blocking", LINK_CHANNEL, WAIT_BLOCK },
+		{ "membridge ring", LINK_RING, WAIT_SPIN },
+		{ "reference ring", LINK_REF, WAIT_SPIN },
 	};
 	struct impl large[3] = {
-		{ "membridge", KIND_CHANNEL, WAIT_SPIN },
-		{ "membridge ring", KIND_RING, WAIT_SPIN },
+		{ "membridge", LINK_CHANNEL, WAIT_SPIN },
+		{ "membridge ring", LINK_RING, WAIT_SPIN },
 	};
 	static const struct impl wake_impls[] = {
-		{ "membridge", KIND_CHANNEL, WAIT_FD },
-		{ "membridge receive(WAIT_FOREVER)", KIND_CHANNEL, WAIT_BLOCK },
-		{ "pipe", KIND_PIPE, WAIT_BLOCK },
+		{ "membridge", LINK_CHANNEL, WAIT_FD },
+		{ "membridge receive(WAIT_FOREVER)", LINK_CHANNEL, WAIT_BLOCK },
+		{ "pipe", LINK_PIPE, WAIT_BLOCK },
 	};
 	/* an idle subscriber: ours is the one blocked in receive */
 	static const struct impl idle_impls[] = {
-		{ "membridge", KIND_CHANNEL, WAIT_BLOCK },
-		{ "membridge poll(fd)", KIND_CHANNEL, WAIT_FD },
-		{ "pipe", KIND_PIPE, WAIT_BLOCK },
+		{ "membridge", LINK_CHANNEL, WAIT_BLOCK },
+		{ "membridge poll(fd)", LINK_CHANNEL, WAIT_FD },
+		{ "pipe", LINK_PIPE, WAIT_BLOCK },
 	};
 	const size_t nwake = sizeof(wake_impls) / sizeof(wake_impls[0]);
 	const size_t nidle = sizeof(idle_impls) / sizeof(idle_impls[0]);
@@ -681,8 +576,8 @@ int main(int argc, char **argv)
 		bench_die("out of memory");
 #ifdef MB_BENCH_ICEORYX
 	if (bench_iox_start(why, sizeof(why)) == 0) {
-		small[nsmall++] = (struct impl){ "iceoryx", KIND_IOX, WAIT_SPIN };
-		large[nlarge++] = (struct impl){ "iceoryx", KIND_IOX, WAIT_SPIN };
+		small[nsmall++] = (struct impl){ "iceoryx", LINK_IOX, WAIT_SPIN };
+		large[nlarge++] = (struct impl){ "iceoryx", LINK_IOX, WAIT_SPIN };
 	}
 #endif
 	round_trips(RT_SMALL, "", small, nsmall, SMALL, false, iters, opts.runs, runs, out);

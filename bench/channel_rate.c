@@ -37,17 +37,7 @@ static const char usage[] =
 /* Everything a peer needs; set up by the parent, inherited by every child. */
 struct ctx {
 	int64_t timeout;      /* membridge: MEMBRIDGE_NO_WAIT spins on -EAGAIN */
-	unsigned subscribers;
-	char name[BENCH_NAME_SIZE];
-	struct membridge_publisher *pub;
-	struct membridge_subscriber *sub;
-	struct membridge_spsc *q;
-	struct ref_ring_shared *ref_shared;
-	struct ref_ring ref;
-#ifdef MB_BENCH_ICEORYX
-	struct bench_iox_pub *ipub;
-	struct bench_iox_sub *isub;
-#endif
+	struct link link;
 	struct membridge_message msgs[BATCH];
 	struct membridge_iovec iov[BATCH];
 	unsigned char buf[BATCH * MSG_SIZE];
@@ -76,41 +66,12 @@ struct peer {
 	const char *name;
 	const char *how;
 	bool batches;
-	void (*setup)(struct ctx *c);
-	void (*teardown)(struct ctx *c);
-	void (*attach)(struct ctx *c, bool producer);
-	void (*detach)(struct ctx *c, bool producer);
+	enum link_kind kind;
 	void (*send)(struct ctx *c, uint64_t seq, size_t n);
 	size_t (*recv)(struct ctx *c, size_t max, struct checker *chk);
 };
 
 /* ---------------------------------------------------------- the channel */
-
-static void chan_setup(struct ctx *c)
-{
-	chan_bench_create(bench_name(c->name), DATA_SIZE, MSG_SIZE, c->subscribers);
-}
-
-static void seg_teardown(struct ctx *c)
-{
-	bench_check(membridge_segment_remove(c->name), "membridge_segment_remove");
-}
-
-static void chan_attach(struct ctx *c, bool producer)
-{
-	if (producer)
-		c->pub = chan_bench_publisher(c->name);
-	else
-		c->sub = chan_bench_subscriber(c->name);
-}
-
-static void chan_detach(struct ctx *c, bool producer)
-{
-	if (producer)
-		membridge_publisher_close(c->pub);
-	else
-		membridge_subscriber_close(c->sub);
-}
 
 /* n loans written in place, one publish; a loan that finds no space first
  * publishes what is loaned. */
@@ -121,10 +82,10 @@ static void chan_send(struct ctx *c, uint64_t seq, size_t n)
 	int ret;
 
 	for (i = 0; i < n; i++) {
-		while ((ret = membridge_publisher_loan(c->pub, MSG_SIZE, &data, c->timeout)) ==
+		while ((ret = membridge_publisher_loan(c->link.pub, MSG_SIZE, &data, c->timeout)) ==
 		       -EAGAIN) {
 			if (loaned) {
-				bench_check(membridge_publisher_publish(c->pub),
+				bench_check(membridge_publisher_publish(c->link.pub),
 					    "membridge_publisher_publish");
 				loaned = 0;
 			}
@@ -134,7 +95,7 @@ static void chan_send(struct ctx *c, uint64_t seq, size_t n)
 		stamp_ends(data, MSG_SIZE, seq + i);
 		loaned++;
 	}
-	bench_check(membridge_publisher_publish(c->pub), "membridge_publisher_publish");
+	bench_check(membridge_publisher_publish(c->link.pub), "membridge_publisher_publish");
 }
 
 static size_t chan_recv(struct ctx *c, size_t max, struct checker *chk)
@@ -142,13 +103,13 @@ static size_t chan_recv(struct ctx *c, size_t max, struct checker *chk)
 	int ret, i;
 
 	if (max == 1) {
-		while ((ret = membridge_subscriber_receive(c->sub, &c->msgs[0], c->timeout)) ==
+		while ((ret = membridge_subscriber_receive(c->link.sub, &c->msgs[0], c->timeout)) ==
 		       -EAGAIN)
 			bench_cpu_relax();
 		bench_check(ret, "membridge_subscriber_receive");
 		ret = 1;
 	} else {
-		while ((ret = membridge_subscriber_receive_batch(c->sub, c->msgs, max,
+		while ((ret = membridge_subscriber_receive_batch(c->link.sub, c->msgs, max,
 								 c->timeout)) == -EAGAIN)
 			bench_cpu_relax();
 		bench_check(ret, "membridge_subscriber_receive_batch");
@@ -160,28 +121,11 @@ static size_t chan_recv(struct ctx *c, size_t max, struct checker *chk)
 		}
 		check(chk, c->msgs[i].data, c->msgs[i].len);
 	}
-	bench_check(membridge_subscriber_release(c->sub), "membridge_subscriber_release");
+	bench_check(membridge_subscriber_release(c->link.sub), "membridge_subscriber_release");
 	return (size_t)ret;
 }
 
 /* ---------------------------------------------------------- the ring */
-
-static void ring_setup(struct ctx *c)
-{
-	membridge_spsc_close(bench_ring_create(bench_name(c->name), DATA_SIZE));
-}
-
-static void ring_attach(struct ctx *c, bool producer)
-{
-	(void)producer;
-	c->q = bench_ring_open(c->name);
-}
-
-static void ring_detach(struct ctx *c, bool producer)
-{
-	(void)producer;
-	membridge_spsc_close(c->q);
-}
 
 static void ring_send(struct ctx *c, uint64_t seq, size_t n)
 {
@@ -194,14 +138,14 @@ static void ring_send(struct ctx *c, uint64_t seq, size_t n)
 		c->iov[i].len = MSG_SIZE;
 	}
 	if (n == 1) {
-		while ((ret = membridge_spsc_push(c->q, c->buf, MSG_SIZE, MEMBRIDGE_NO_WAIT)) ==
-		       -EAGAIN)
+		while ((ret = membridge_spsc_push(c->link.q, c->buf, MSG_SIZE,
+						  MEMBRIDGE_NO_WAIT)) == -EAGAIN)
 			bench_cpu_relax();
 		bench_check(ret, "membridge_spsc_push");
 		return;
 	}
 	while (done < n) {
-		ret = membridge_spsc_push_batch(c->q, c->iov + done, n - done, &pushed,
+		ret = membridge_spsc_push_batch(c->link.q, c->iov + done, n - done, &pushed,
 						MEMBRIDGE_NO_WAIT);
 		if (ret == -EAGAIN) {
 			bench_cpu_relax();
@@ -232,14 +176,14 @@ static size_t ring_recv(struct ctx *c, size_t max, struct checker *chk)
 	int ret;
 
 	if (max == 1) {
-		while ((ret = membridge_spsc_pop(c->q, c->buf, sizeof(c->buf), &got,
+		while ((ret = membridge_spsc_pop(c->link.q, c->buf, sizeof(c->buf), &got,
 						 MEMBRIDGE_NO_WAIT)) == -EAGAIN)
 			bench_cpu_relax();
 		bench_check(ret, "membridge_spsc_pop");
 		check(chk, c->buf, got);
 		return 1;
 	}
-	while ((ret = membridge_spsc_pop_batch(c->q, max, ring_check_frame, chk, &got,
+	while ((ret = membridge_spsc_pop_batch(c->link.q, max, ring_check_frame, chk, &got,
 					       MEMBRIDGE_NO_WAIT)) == -EAGAIN)
 		bench_cpu_relax();
 	bench_check(ret, "membridge_spsc_pop_batch");
@@ -247,27 +191,6 @@ static size_t ring_recv(struct ctx *c, size_t max, struct checker *chk)
 }
 
 /* ---------------------------------------------------------- the reference ring */
-
-static void ref_setup(struct ctx *c)
-{
-	c->ref_shared = ref_ring_alloc(DATA_SIZE);
-}
-
-static void ref_teardown(struct ctx *c)
-{
-	ref_ring_free(c->ref_shared, DATA_SIZE);
-}
-
-static void ref_attach(struct ctx *c, bool producer)
-{
-	ref_ring_attach(&c->ref, c->ref_shared, DATA_SIZE, producer);
-}
-
-static void no_detach(struct ctx *c, bool producer)
-{
-	(void)c;
-	(void)producer;
-}
 
 /* The tail is published once per call. */
 static void ref_send(struct ctx *c, uint64_t seq, size_t n)
@@ -277,9 +200,9 @@ static void ref_send(struct ctx *c, uint64_t seq, size_t n)
 
 	for (i = 0; i < n; i++) {
 		stamp_ends(msg, MSG_SIZE, seq + i);
-		ref_ring_put(&c->ref, msg, MSG_SIZE);
+		ref_ring_put(&c->link.ref, msg, MSG_SIZE);
 	}
-	ref_ring_publish(&c->ref);
+	ref_ring_publish(&c->link.ref);
 }
 
 /* Messages are checked in place, the head released once per call. */
@@ -289,7 +212,7 @@ static size_t ref_recv(struct ctx *c, size_t max, struct checker *chk)
 	struct ref_frame f;
 	size_t n = 0;
 
-	while (!ref_ring_peek(&c->ref, &f))
+	while (!ref_ring_peek(&c->link.ref, &f))
 		bench_cpu_relax();
 	do {
 		if (f.part_len[1] == 0) {
@@ -299,60 +222,32 @@ static size_t ref_recv(struct ctx *c, size_t max, struct checker *chk)
 			memcpy(msg + f.part_len[0], f.part[1], f.part_len[1]);
 			check(chk, msg, f.len);
 		}
-		ref_ring_take(&c->ref, &f);
-	} while (++n < max && ref_ring_peek(&c->ref, &f));
-	ref_ring_release(&c->ref);
+		ref_ring_take(&c->link.ref, &f);
+	} while (++n < max && ref_ring_peek(&c->link.ref, &f));
+	ref_ring_release(&c->link.ref);
 	return n;
 }
 
 /* ---------------------------------------------------------- iceoryx */
 
 #ifdef MB_BENCH_ICEORYX
-static void no_setup(struct ctx *c)
-{
-	bench_name(c->name); /* a fresh service name for each run */
-}
-
-static void no_teardown(struct ctx *c)
-{
-	(void)c;
-}
-
-static void iox_attach(struct ctx *c, bool producer)
-{
-	bench_iox_join();
-	if (producer)
-		c->ipub = bench_iox_pub_open(c->name);
-	else
-		c->isub = bench_iox_sub_open(c->name, IOX_QUEUE);
-}
-
-static void iox_detach(struct ctx *c, bool producer)
-{
-	if (producer)
-		bench_iox_pub_close(c->ipub);
-	else
-		bench_iox_sub_close(c->isub);
-	bench_iox_leave();
-}
-
 static void iox_send(struct ctx *c, uint64_t seq, size_t n)
 {
 	void *data;
 
 	(void)n; /* always 1: no batch call */
-	data = bench_iox_loan(c->ipub, MSG_SIZE);
+	data = bench_iox_loan(c->link.ipub, MSG_SIZE);
 	stamp_ends(data, MSG_SIZE, seq);
-	bench_iox_publish(c->ipub, data);
+	bench_iox_publish(c->link.ipub, data);
 }
 
 static size_t iox_recv(struct ctx *c, size_t max, struct checker *chk)
 {
-	const void *data = bench_iox_take(c->isub);
+	const void *data = bench_iox_take(c->link.isub);
 
 	(void)max;
 	check(chk, data, MSG_SIZE);
-	bench_iox_release(c->isub, data);
+	bench_iox_release(c->link.isub, data);
 	return 1;
 }
 #endif
@@ -360,22 +255,22 @@ static size_t iox_recv(struct ctx *c, size_t max, struct checker *chk)
 static const struct peer chan_peer = {
 	"membridge", "loans written in place, one publish per call; receive or "
 	"receive_batch, one release per call", true,
-	chan_setup, seg_teardown, chan_attach, chan_detach, chan_send, chan_recv
+	LINK_CHANNEL, chan_send, chan_recv
 };
 static const struct peer ring_peer = {
 	"membridge ring", "push/pop (copies); push_batch/pop_batch (frames checked in place)",
-	true, ring_setup, seg_teardown, ring_attach, ring_detach, ring_send, ring_recv
+	true, LINK_RING, ring_send, ring_recv
 };
 static const struct peer ref_peer = {
 	"reference ring", "tail published once per call, frames checked in place, head "
 	"released once per call", true,
-	ref_setup, ref_teardown, ref_attach, no_detach, ref_send, ref_recv
+	LINK_REF, ref_send, ref_recv
 };
 #ifdef MB_BENCH_ICEORYX
 static const struct peer iox_peer = {
 	"iceoryx", "iox_pub_loan_chunk/publish_chunk, iox_sub_take_chunk/release_chunk "
 	"(busy-poll), a subscriber queue of 256 that blocks the publisher; no batch call", false,
-	no_setup, no_teardown, iox_attach, iox_detach, iox_send, iox_recv
+	LINK_IOX, iox_send, iox_recv
 };
 #endif
 
@@ -417,14 +312,16 @@ static int producer(void *arg)
 	uint64_t seq = 0;
 
 	alarm(CHILD_LIMIT_S);
-	r->peer->attach(r->ctx, true);
+	link_join(&r->ctx->link);
+	link_attach(&r->ctx->link, true, IOX_QUEUE);
 	party_barrier_wait(&r->st->barrier);
 	send_stream(r, &seq, r->warm);
 	party_barrier_wait(&r->st->barrier);
 	atomic_min_i64(&r->st->start, bench_now_ns());
 	send_stream(r, &seq, r->count);
 	party_barrier_wait(&r->st->barrier);
-	r->peer->detach(r->ctx, true);
+	link_detach(&r->ctx->link, true);
+	link_leave(&r->ctx->link);
 	return 0;
 }
 
@@ -443,7 +340,8 @@ static int consumer(void *arg)
 	struct checker chk = { 0, false, 0 };
 
 	alarm(CHILD_LIMIT_S);
-	r->peer->attach(r->ctx, false);
+	link_join(&r->ctx->link);
+	link_attach(&r->ctx->link, false, IOX_QUEUE);
 	party_barrier_wait(&r->st->barrier);
 	receive_stream(r, &chk, r->warm);
 	party_barrier_wait(&r->st->barrier);
@@ -455,7 +353,8 @@ static int consumer(void *arg)
 		atomic_fetch_add(&r->st->bad, 1);
 	}
 	party_barrier_wait(&r->st->barrier);
-	r->peer->detach(r->ctx, false);
+	link_detach(&r->ctx->link, false);
+	link_leave(&r->ctx->link);
 	return 0;
 }
 
@@ -470,14 +369,13 @@ static double measure(const struct peer *peer, struct ctx *c, size_t batch, unsi
 	memset(st, 0, sizeof(*st));
 	st->barrier.parties = subs + 1;
 	st->start = INT64_MAX;
-	c->subscribers = subs;
-	peer->setup(c);
+	link_setup(&c->link, peer->kind, DATA_SIZE, MSG_SIZE, subs);
 	/* the subscribers share CPU 1, the publisher has CPU 0 */
 	for (k = 0; k < subs; k++)
 		pids[k] = bench_fork(1, consumer, &r);
 	pids[subs] = bench_fork(0, producer, &r);
 	bench_wait_all(pids, subs + 1);
-	peer->teardown(c);
+	link_teardown(&c->link);
 	if (st->bad)
 		bench_die("%s: %u subscriber(s) got a wrong or missing message, first at #%llu",
 			  peer->name, (unsigned)st->bad, (unsigned long long)st->bad_at);

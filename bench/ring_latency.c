@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <membridge.h>
@@ -121,7 +120,6 @@ static void chan_recv(struct chan *c, unsigned char msg[MSG_SIZE])
 {
 	struct ref_frame f;
 	size_t len = 0;
-	ssize_t r;
 	int ret;
 
 	switch (c->kind) {
@@ -142,15 +140,8 @@ static void chan_recv(struct chan *c, unsigned char msg[MSG_SIZE])
 		ref_ring_release(&c->ref);
 		break;
 	case KIND_PIPE:
-		while (len < MSG_SIZE) {
-			r = read(c->fd[0], msg + len, MSG_SIZE - len);
-			if (r < 0 && errno != EINTR)
-				bench_die("read from pipe: %s", strerror(errno));
-			if (r == 0)
-				bench_die("pipe: end of file");
-			if (r > 0)
-				len += (size_t)r;
-		}
+		bench_pipe_read(c->fd[0], msg, MSG_SIZE);
+		len = MSG_SIZE;
 		break;
 	}
 	if (len != MSG_SIZE)
@@ -184,6 +175,8 @@ struct outcome {
 /* ---------------------------------------------------------- round trips */
 
 struct pingpong {
+	enum kind kind;
+	int64_t timeout;
 	struct chan to_server;
 	struct chan to_client;
 	int warm;
@@ -211,13 +204,11 @@ static int pp_client(void *arg)
 {
 	struct pingpong *p = arg;
 	unsigned char msg[MSG_SIZE];
-	double *rtt = malloc((size_t)p->iters * sizeof(*rtt));
+	double *rtt = bench_samples((size_t)p->iters);
 	int64_t t0, t1;
 	int i;
 
 	alarm(CHILD_LIMIT_S);
-	if (!rtt)
-		bench_die("out of memory");
 	chan_attach(&p->to_server, true);
 	chan_attach(&p->to_client, false);
 	for (i = 0; i < p->warm + p->iters; i++) {
@@ -237,23 +228,35 @@ static int pp_client(void *arg)
 	return 0;
 }
 
+static void pp_setup(void *arg)
+{
+	struct pingpong *p = arg;
+
+	chan_setup(&p->to_server, p->kind, p->timeout);
+	chan_setup(&p->to_client, p->kind, p->timeout);
+}
+
+static void pp_teardown(void *arg)
+{
+	struct pingpong *p = arg;
+
+	chan_teardown(&p->to_server);
+	chan_teardown(&p->to_client);
+}
+
 static void pingpong_run(enum kind kind, int64_t timeout, int iters, struct outcome *out)
 {
-	struct pingpong p = { .warm = 1000, .iters = iters, .out = out };
-	pid_t pids[2];
+	static const struct bench_pair pair = { pp_setup, pp_server, pp_client, pp_teardown };
+	struct pingpong p = { .kind = kind, .timeout = timeout, .warm = 1000, .iters = iters,
+			      .out = out };
 
-	chan_setup(&p.to_server, kind, timeout);
-	chan_setup(&p.to_client, kind, timeout);
-	pids[0] = bench_fork(1, pp_server, &p);
-	pids[1] = bench_fork(0, pp_client, &p);
-	bench_wait_all(pids, 2);
-	chan_teardown(&p.to_server);
-	chan_teardown(&p.to_client);
+	bench_pair_run(&pair, &p);
 }
 
 /* ---------------------------------------------------------- wake-ups */
 
 struct wake {
+	enum kind kind;
 	struct chan chan;
 	int64_t idle_ns;
 	int samples;
@@ -282,13 +285,11 @@ static int wake_consumer(void *arg)
 {
 	struct wake *w = arg;
 	unsigned char msg[MSG_SIZE];
-	double *lat = malloc((size_t)w->samples * sizeof(*lat));
+	double *lat = bench_samples((size_t)w->samples);
 	int64_t stamp, now;
 	int i;
 
 	alarm(CHILD_LIMIT_S);
-	if (!lat)
-		bench_die("out of memory");
 	chan_attach(&w->chan, false);
 	for (i = 0; i <= w->samples; i++) {
 		chan_recv(&w->chan, msg);
@@ -308,36 +309,41 @@ static int idle_consumer(void *arg)
 {
 	struct wake *w = arg;
 	unsigned char msg[MSG_SIZE];
-	struct rusage r0, r1;
-	int64_t t0, t1, cpu;
+	int64_t t0, t1, cpu0, cpu1;
 
 	alarm(CHILD_LIMIT_S);
 	chan_attach(&w->chan, false);
-	getrusage(RUSAGE_SELF, &r0);
+	cpu0 = bench_cpu_ns();
 	t0 = bench_now_ns();
 	chan_recv(&w->chan, msg);
 	t1 = bench_now_ns();
-	getrusage(RUSAGE_SELF, &r1);
+	cpu1 = bench_cpu_ns();
 	get_msg(msg, 0, NULL);
-	cpu = ((int64_t)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) +
-	       (int64_t)(r1.ru_stime.tv_sec - r0.ru_stime.tv_sec)) * 1000000000 +
-	      ((int64_t)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) +
-	       (int64_t)(r1.ru_stime.tv_usec - r0.ru_stime.tv_usec)) * 1000;
-	w->out->value[0] = (double)cpu * 100.0 / (double)(t1 - t0);
+	w->out->value[0] = (double)(cpu1 - cpu0) * 100.0 / (double)(t1 - t0);
 	return 0;
+}
+
+static void wake_setup(void *arg)
+{
+	struct wake *w = arg;
+
+	chan_setup(&w->chan, w->kind, MEMBRIDGE_WAIT_FOREVER);
+}
+
+static void wake_teardown(void *arg)
+{
+	struct wake *w = arg;
+
+	chan_teardown(&w->chan);
 }
 
 static void wake_run(enum kind kind, int (*consumer)(void *), int64_t idle_ns, int samples,
 		     struct outcome *out)
 {
-	struct wake w = { .idle_ns = idle_ns, .samples = samples, .out = out };
-	pid_t pids[2];
+	const struct bench_pair pair = { wake_setup, consumer, wake_producer, wake_teardown };
+	struct wake w = { .kind = kind, .idle_ns = idle_ns, .samples = samples, .out = out };
 
-	chan_setup(&w.chan, kind, MEMBRIDGE_WAIT_FOREVER);
-	pids[0] = bench_fork(1, consumer, &w);
-	pids[1] = bench_fork(0, wake_producer, &w);
-	bench_wait_all(pids, 2);
-	chan_teardown(&w.chan);
+	bench_pair_run(&pair, &w);
 }
 
 /* ---------------------------------------------------------- main */

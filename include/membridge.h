@@ -579,6 +579,83 @@ MEMBRIDGE_API int membridge_publisher_subscribers(struct membridge_publisher *pu
  * its next call returns -ECONNRESET. -ENOENT if no subscriber is there. */
 MEMBRIDGE_API int membridge_publisher_evict(struct membridge_publisher *pub, unsigned slot);
 
+/* ------------------------------------------------------- payload formats */
+
+/*
+ * Two message formats for a channel's payloads (membridge_array(3),
+ * membridge_parts(3), byte by byte in membridge(7)): an n-dimensional array
+ * described as numpy describes it, and a message of several parts (pickle
+ * protocol 5 with its out-of-band buffers). The Python package sends and
+ * reads them with these functions, so a C program can publish a frame
+ * that a Python subscriber gets as a numpy array, and the other way round.
+ * Header fields are little-endian on every machine; the data and each part
+ * start at a MEMBRIDGE_PAYLOAD_ALIGN-aligned offset from the message start,
+ * so aligned in the segment when the message is (a channel's are). The
+ * read functions treat every byte as untrusted: -EBADMSG for anything
+ * that is not a well-formed message, -EPROTO for a header version newer
+ * than this library's. They never touch the data, so a message may be
+ * any bytes, aligned or not.
+ */
+
+/* Offset alignment of an array's data and of each part. */
+#define MEMBRIDGE_PAYLOAD_ALIGN 64u
+
+/* The array header version this library writes; it reads 1 to this. */
+#define MEMBRIDGE_ARRAY_VERSION 1u
+/* Most dimensions an array can have (numpy's limit). */
+#define MEMBRIDGE_ARRAY_MAX_DIMS 32u
+/* Bytes of the dtype field: a type string of up to 31 characters. */
+#define MEMBRIDGE_ARRAY_DTYPE_SIZE 32u
+/* Largest item size, in bytes (numpy's itemsize is an int). */
+#define MEMBRIDGE_ARRAY_MAX_ITEMSIZE 2147483647u
+
+/* A C-contiguous (row-major) array. dtype is numpy's array-interface type
+ * string (arr.dtype.str): a byte order '<', '>' or '|', a kind (one of
+ * "biufcmMSUV"), a decimal size without leading zeros (bytes; characters
+ * for 'U', of 4 bytes each) and, for 'm' and 'M' only, an optional unit in
+ * brackets: "<f4", "|u1", "<c16", "|S10", "<U8", "<M8[ns]", "<m8[25s]". */
+struct membridge_array {
+	char dtype[MEMBRIDGE_ARRAY_DTYPE_SIZE];  /* NUL-terminated */
+	unsigned ndim;                           /* 0..MEMBRIDGE_ARRAY_MAX_DIMS */
+	uint64_t shape[MEMBRIDGE_ARRAY_MAX_DIMS]; /* shape[0..ndim) */
+	size_t itemsize;                         /* out: bytes per element */
+	size_t nbytes;                           /* out: itemsize * shape product */
+	void *data;                              /* out: the nbytes of data */
+};
+
+/* Bytes of the message holding array a (header, padding, data): 0 if a is
+ * no valid description (dtype, ndim) or the size would overflow: itemsize
+ * times the non-zero dimensions must fit in a size_t and an int64_t. */
+MEMBRIDGE_API size_t membridge_array_message_size(const struct membridge_array *a);
+/* Write the header of array a at msg (cap bytes) and set a->itemsize,
+ * a->nbytes and a->data, where the caller then writes the nbytes of data.
+ * -EINVAL if membridge_array_message_size(a) is 0, -ENOBUFS if cap is less. */
+MEMBRIDGE_API int membridge_array_write(void *msg, size_t cap, struct membridge_array *a);
+/* Describe the array in the len-byte message msg: every field of *a, with
+ * a->data pointing into msg (do not write through it unless msg is
+ * writable). The message must be exactly header, padding and data. *a is
+ * left unchanged on failure: -EBADMSG or -EPROTO. */
+MEMBRIDGE_API int membridge_array_read(const void *msg, size_t len, struct membridge_array *a);
+
+/* The multi-part header version this library writes; it reads 1 to this. */
+#define MEMBRIDGE_PARTS_VERSION 1u
+/* Most parts a message can have. */
+#define MEMBRIDGE_PARTS_MAX 4096u
+
+/* Bytes of the message holding `count` parts of lens[0..count): 0 if count
+ * > MEMBRIDGE_PARTS_MAX or the size would overflow a size_t. */
+MEMBRIDGE_API size_t membridge_parts_message_size(const size_t *lens, size_t count);
+/* Write the header of a message of `count` parts of lens[0..count) at msg
+ * (cap bytes); parts[i] gets where the caller writes part i. -EINVAL if
+ * membridge_parts_message_size() is 0, -ENOBUFS if cap is less. */
+MEMBRIDGE_API int membridge_parts_write(void *msg, size_t cap, const size_t *lens,
+					size_t count, void **parts);
+/* Find the parts of the len-byte message msg: parts[i] points into msg.
+ * Returns how many; -EBADMSG, -EPROTO, or -ENOBUFS when they are more than
+ * max (MEMBRIDGE_PARTS_MAX entries always suffice). */
+MEMBRIDGE_API int membridge_parts_read(const void *msg, size_t len,
+				       struct membridge_iovec *parts, size_t max);
+
 /* ------------------------------------------------------------ inspection */
 
 /*

@@ -958,15 +958,15 @@ static int subscriber_fd(struct membridge_subscriber *sub)
 }
 
 /* Whether the subscriber can sleep on its doorbell: a publisher is there
- * and can ring it (see chan_control.scope). */
+ * and can ring it, from the namespace the doorbell was made in (see
+ * chan_control.scope). */
 static bool doorbell_reachable(struct membridge_subscriber *sub)
 {
 	struct chan_control *ctl = sub->c.ctl;
 	uint64_t scope = atomic_load_explicit(&ctl->scope, memory_order_relaxed);
 
 	return atomic_load_explicit(&ctl->owner, memory_order_relaxed) != 0 && scope != 0 &&
-	       scope == mb_os_doorbell_scope() &&
-	       subscriber_fd(sub) >= 0;
+	       subscriber_fd(sub) >= 0 && scope == sub->c.bell.scope;
 }
 
 /*

@@ -15,7 +15,6 @@
 
 #ifdef __linux__
 #include <poll.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/random.h>
@@ -23,16 +22,21 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* The abstract address of doorbell `nonce`; returns its length. */
+/* The abstract address of doorbell `nonce` (a NUL, the prefix, 16 hex
+ * digits; no terminator); returns its length. It runs on every ring. */
 static socklen_t doorbell_address(uint64_t nonce, struct sockaddr_un *sa)
 {
-	int n;
+	static const char prefix[] = "membridge-doorbell-", hex[] = "0123456789abcdef";
+	char *p = sa->sun_path;
+	int shift;
 
-	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "membridge-doorbell-%016llx",
-		     (unsigned long long)nonce);
-	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	*p++ = '\0';
+	memcpy(p, prefix, sizeof(prefix) - 1);
+	p += sizeof(prefix) - 1;
+	for (shift = 60; shift >= 0; shift -= 4)
+		*p++ = hex[(nonce >> shift) & 0xf];
+	return (socklen_t)(p - (char *)sa);
 }
 
 int mb_os_doorbell_open(uint64_t *nonce)

@@ -190,6 +190,7 @@ void mb_bell_init(struct mb_bell *b)
 {
 	b->fd = -1;
 	b->address = 0;
+	b->scope = 0;
 	b->armed = false;
 }
 
@@ -202,6 +203,7 @@ int mb_bell_fd(struct mb_bell *b)
 		if (fd < 0)
 			return fd;
 		b->fd = fd;
+		b->scope = mb_os_doorbell_scope();
 	}
 	return b->fd;
 }

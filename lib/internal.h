@@ -3,9 +3,11 @@
 #ifndef MEMBRIDGE_INTERNAL_H
 #define MEMBRIDGE_INTERNAL_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "membridge.h"
 #include "platform.h"
@@ -119,6 +121,8 @@ void mb_event_wake(struct mb_event *ev);
 struct mb_bell {
 	int fd;           /* -1 until made */
 	uint64_t address;
+	uint64_t scope;   /* the network namespace it was made in: the only one
+			   * it can be rung from (mb_os_doorbell_scope) */
 	bool armed;       /* armed since it was last emptied */
 };
 void mb_bell_init(struct mb_bell *b);
@@ -199,5 +203,94 @@ int mb_rwlock_break(struct mb_rwlock *lock, unsigned flags);
 
 /* codec.c */
 size_t mb_scalar_size(enum membridge_type type);
+
+/* array.c, parts.c: the payload formats of membridge(7). Both headers open
+ * with the same 8 bytes: a 4-byte magic, a little-endian uint16 version
+ * and a uint16 count (dimensions or parts); their fields are little-endian
+ * whatever the machine, read and written byte by byte (a message need not
+ * be aligned). */
+#define MB_PAYLOAD_PREFIX 8u
+
+static inline uint16_t mb_load_le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint64_t mb_load_le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline void mb_store_le16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static inline void mb_store_le64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Place a span of len bytes at the first MEMBRIDGE_PAYLOAD_ALIGN-aligned
+ * offset at or after `at`: *start gets that offset, *end the offset after
+ * the span. false if either does not fit in a size_t. */
+static inline bool mb_payload_span(size_t at, size_t len, size_t *start, size_t *end)
+{
+	const size_t mask = MEMBRIDGE_PAYLOAD_ALIGN - 1;
+
+	if (at > SIZE_MAX - mask)
+		return false;
+	*start = (at + mask) & ~mask;
+	if (len > SIZE_MAX - *start)
+		return false;
+	*end = *start + len;
+	return true;
+}
+
+/* Whether the n bytes at p are all zero (the padding a reader checks). */
+static inline bool mb_payload_zero(const unsigned char *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+/* Write the prefix. */
+static inline void mb_payload_prefix_write(unsigned char *msg, const char magic[4],
+					   uint16_t version, uint16_t count)
+{
+	memcpy(msg, magic, 4);
+	mb_store_le16(msg + 4, version);
+	mb_store_le16(msg + 6, count);
+}
+
+/* Check the prefix of a len-byte message: `magic`, and a version from 1 to
+ * `version`, this library's; *count gets the count. -EBADMSG: too short,
+ * another magic, version 0; -EPROTO: a newer version. */
+static inline int mb_payload_prefix_read(const unsigned char *msg, size_t len,
+					 const char magic[4], uint16_t version, uint16_t *count)
+{
+	uint16_t v;
+
+	if (len < MB_PAYLOAD_PREFIX || memcmp(msg, magic, 4) != 0)
+		return -EBADMSG;
+	v = mb_load_le16(msg + 4);
+	if (v == 0)
+		return -EBADMSG;
+	if (v > version)
+		return -EPROTO;
+	*count = mb_load_le16(msg + 6);
+	return 0;
+}
 
 #endif /* MEMBRIDGE_INTERNAL_H */

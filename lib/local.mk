@@ -23,6 +23,8 @@ lib_libmembridge_la_SOURCES = \
 	lib/inspect.c \
 	lib/process.c \
 	lib/channel.c \
+	lib/array.c \
+	lib/parts.c \
 	lib/doorbell.c
 if MB_WINDOWS
 lib_libmembridge_la_SOURCES += lib/platform-win32.c

@@ -13,6 +13,8 @@ dist_man3_MANS = \
 	man/membridge_spsc.3 \
 	man/membridge_channel.3 \
 	man/membridge_codec.3 \
+	man/membridge_array.3 \
+	man/membridge_parts.3 \
 	man/membridge_inspect.3 \
 	man/membridge_strerror.3 \
 	man/membridge_channel_config.3 \
@@ -20,10 +22,16 @@ dist_man3_MANS = \
 	man/membridge_channel_inspect.3 \
 	man/membridge_channel_record_size.3 \
 	man/membridge_channel_segment_size.3 \
+	man/membridge_array_message_size.3 \
+	man/membridge_array_read.3 \
+	man/membridge_array_write.3 \
 	man/membridge_decode.3 \
 	man/membridge_encode.3 \
 	man/membridge_encoded_size.3 \
 	man/membridge_name_check.3 \
+	man/membridge_parts_message_size.3 \
+	man/membridge_parts_read.3 \
+	man/membridge_parts_write.3 \
 	man/membridge_publisher_abort.3 \
 	man/membridge_publisher_close.3 \
 	man/membridge_publisher_evict.3 \

@@ -3,8 +3,10 @@
 # The ways users get libmembridge, proven on this machine (as root):
 #  1. the Debian packages build from a copy of this git tree, lintian reports
 #     no error or warning, and they install: pkg-config, a C program built
-#     with it, man, the packaged Python module running a ring round trip, and
-#     the membridge command (version, a ring round trip, its manual page);
+#     with it, README.md's channel example (two processes, built with
+#     pkg-config as README says), man, the packaged Python module running a
+#     ring round trip, and the membridge command (version, a ring round trip,
+#     its manual page);
 #  2. `make install` into a temporary prefix plus `pip install
 #     --no-build-isolation ./python` into a venv links that prefix's library.
 # Everything installed is removed again. Run by `make check-installed`.
@@ -42,6 +44,27 @@ ldd "$tmp/single_process" | grep -q "/lib/.*/libmembridge.so.1" ||
 	{ echo "FAIL: the C program does not use the packaged library"; exit 1; }
 man -w membridge_spsc
 man -w membridge_spsc_push
+man -w membridge_channel
+man -w membridge_publisher_loan
+# README.md's channel example exactly as printed there: the two C blocks
+# that start with "/* FILE: ...", built with pkg-config, run as it says.
+readme_c() {
+	awk -v want="/* $1:" '
+		/^```/ { if (keep) exit; block = ($0 == "```c"); first = 1; next }
+		block && first { first = 0; keep = (index($0, want) == 1) }
+		keep { print }' "$srcdir/README.md" >"$tmp/$1"
+	[ -s "$tmp/$1" ] || { echo "FAIL: README.md has no C block starting with '/* $1:'"; exit 1; }
+}
+readme_c channel_publisher.c
+readme_c channel_subscriber.c
+(cd "$tmp" &&
+	cc -Wall -Werror channel_publisher.c $(pkg-config --cflags --libs membridge) -o channel_publisher &&
+	cc -Wall -Werror channel_subscriber.c $(pkg-config --cflags --libs membridge) -o channel_subscriber &&
+	{ ./channel_subscriber & ./channel_publisher; wait; } >readme-channel.out 2>&1) ||
+	{ cat "$tmp/readme-channel.out"; echo "FAIL: README.md's channel example"; exit 1; }
+cat "$tmp/readme-channel.out"
+grep -qx "tick 0" "$tmp/readme-channel.out" && grep -qx "1000 messages" "$tmp/readme-channel.out" ||
+	{ echo "FAIL: README.md's channel subscriber did not print tick 0 and 1000 messages"; exit 1; }
 (cd "$tmp" && /usr/bin/python3 - <<'PY'
 import membridge, os
 assert membridge.__file__.startswith("/usr/lib/python3/dist-packages/"), membridge.__file__

@@ -3,6 +3,7 @@
 MBT_SUITES = \
 	tests/check_segment \
 	tests/check_codec \
+	tests/check_payload \
 	tests/check_view \
 	tests/check_spsc \
 	tests/check_twoproc \
@@ -24,6 +25,9 @@ tests_check_segment_LDADD = $(MBT_LDADD)
 tests_check_codec_SOURCES = tests/check_codec.c $(MBT_HELPERS)
 tests_check_codec_CFLAGS = $(MBT_CFLAGS)
 tests_check_codec_LDADD = $(MBT_LDADD)
+tests_check_payload_SOURCES = tests/check_payload.c $(MBT_HELPERS)
+tests_check_payload_CFLAGS = $(MBT_CFLAGS)
+tests_check_payload_LDADD = $(MBT_LDADD)
 tests_check_view_SOURCES = tests/check_view.c $(MBT_HELPERS)
 tests_check_view_CFLAGS = $(MBT_CFLAGS)
 tests_check_view_LDADD = $(MBT_LDADD)

@@ -6,14 +6,16 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz_view \
 	tests/fuzz/fuzz_codec \
 	tests/fuzz/fuzz_name \
-	tests/fuzz/fuzz_channel
+	tests/fuzz/fuzz_channel \
+	tests/fuzz/fuzz_payload
 FUZZ_COMMON = tests/fuzz/fuzz-common.c tests/fuzz/fuzz-common.h
 
 # Sources, seed corpora (tests/fuzz/make-seeds.py writes them) and scripts
 # are distributed in every build: make check-hardening fuzzes the dist tree.
 EXTRA_DIST += tests/fuzz/README tests/fuzz/run-target.sh tests/fuzz/make-seeds.py \
 	tests/fuzz/corpus $(FUZZ_COMMON) tests/fuzz/fuzz_spsc.c tests/fuzz/fuzz_view.c \
-	tests/fuzz/fuzz_codec.c tests/fuzz/fuzz_name.c tests/fuzz/fuzz_channel.c
+	tests/fuzz/fuzz_codec.c tests/fuzz/fuzz_name.c tests/fuzz/fuzz_channel.c \
+	tests/fuzz/fuzz_payload.c
 
 if ENABLE_FUZZING
 check_PROGRAMS += $(FUZZ_TARGETS)
@@ -39,6 +41,9 @@ tests_fuzz_fuzz_name_LDADD = lib/libmembridge.la
 tests_fuzz_fuzz_channel_SOURCES = tests/fuzz/fuzz_channel.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_channel_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_channel_LDADD = lib/libmembridge.la
+tests_fuzz_fuzz_payload_SOURCES = tests/fuzz/fuzz_payload.c $(FUZZ_COMMON)
+tests_fuzz_fuzz_payload_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_payload_LDADD = lib/libmembridge.la
 
 # Only the fuzz targets (nothing else is built), with their own suite log.
 fuzz: $(FUZZ_TARGETS)

@@ -293,6 +293,56 @@ def channel_seeds():
                   release(0)))
 
 
+def array_msg(dtype, shape, data=b"", version=1, offset=None):
+    """An array message of membridge(7): header, zero padding, data."""
+    end = 48 + 8 * len(shape)
+    start = (end + 63) // 64 * 64
+    head = (b"MBAR" + struct.pack("<HHQ", version, len(shape),
+                                  start if offset is None else offset)
+            + dtype.encode().ljust(32, b"\0") + b"".join(struct.pack("<Q", n) for n in shape))
+    return head.ljust(start, b"\0") + data
+
+
+def parts_msg(parts, version=1, lens=None):
+    """A multi-part message of membridge(7): header, then each part aligned."""
+    lens = [len(p) for p in parts] if lens is None else lens
+    msg = b"MBPT" + struct.pack("<HH", version, len(lens)) + b"".join(
+        struct.pack("<Q", n) for n in lens)
+    for p in parts:
+        msg = msg.ljust((len(msg) + 63) // 64 * 64, b"\0") + p
+    return msg
+
+
+def payload_seeds():
+    """Array and multi-part messages: valid, at the limits, and broken."""
+    t = "fuzz_payload"
+    arrays = {
+        "array-f4-3x4": array_msg("<f4", [3, 4], bytes(range(48))),
+        "array-scalar-u1": array_msg("|u1", [], b"\x07"),
+        "array-datetime": array_msg("<M8[ns]", [2], bytes(16)),
+        "array-unicode": array_msg("<U2", [1], "ab".encode("utf-32-le")),
+        "array-empty": array_msg("<f8", [0, 5]),
+        "array-32-dims": array_msg("|b1", [1] * 32, b"\x01"),
+        "array-version-2": array_msg("<f4", [1], bytes(4), version=2),
+        "array-bad-offset": array_msg("<f4", [1], bytes(4), offset=56),
+        "array-overflow": array_msg("<c16", [2**32, 2**32, 0], b""),
+        "array-truncated": array_msg("<i8", [3], bytes(16)),
+    }
+    for name, msg in arrays.items():
+        write(t, name, bytes([0, 0]) + msg)
+    parts = {
+        "parts-none": ([], None),
+        "parts-pickle": ([b"\x80\x05pickle", bytes(100), b""], None),
+        "parts-aligned": ([bytes(64), bytes(64)], None),
+        "parts-past-end": ([b"abc"], [4]),
+        "parts-overflow": ([b"a", b"b"], [2**63, 2**63]),
+    }
+    for name, (p, lens) in parts.items():
+        write(t, name, bytes([1, 255]) + parts_msg(p, lens=lens))
+    write(t, "parts-few-entries", bytes([1, 1]) + parts_msg([b"x", b"y", b"z"]))
+    write(t, "parts-version-2", bytes([1, 255]) + parts_msg([b"x"], version=2))
+
+
 def name_seeds():
     """Valid and invalid names, the edges of the length limit."""
     t = "fuzz_name"
@@ -326,3 +376,4 @@ if __name__ == "__main__":
     codec_seeds()
     name_seeds()
     channel_seeds()
+    payload_seeds()
