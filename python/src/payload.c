@@ -591,10 +591,12 @@ const char mb_receive_array_doc[] = PyDoc_STR(
 "\n"
 "Receive the next message and return it as Message.array() does: a\n"
 "read-only numpy array in place in the segment that holds its message until\n"
-"it and every view of it are gone (so drop it soon: the publisher waits for\n"
-"the space). copy=True returns an array of your own and releases the message\n"
-"at once. None when none came, as for receive(). A message that is not an\n"
-"array is consumed and raises MessageDecodeError with its bytes in .raw.");
+"it and every view of it are gone: drop it before receiving the next (the\n"
+"space goes back only when every message held is released, and the\n"
+"publisher waits for it). copy=True returns an array of your own and\n"
+"releases the message at once. None when none came, as for receive(). A\n"
+"message that is not an array is consumed and raises MessageDecodeError with\n"
+"its bytes in .raw.");
 
 PyObject *mb_receive_array(PyObject *sub, PyObject *args, PyObject *kwargs)
 {
