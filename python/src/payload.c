@@ -404,7 +404,7 @@ static PyObject *numpy_dtype(PyObject *msg, PyObject *mv, const struct membridge
 
 /* The array in msg as a read-only numpy array over its bytes: a memoryview
  * slice of the data keeps msg exported (so held) while any view lives. */
-static PyObject *array_view(PyObject *msg)
+PyObject *mb_message_array(PyObject *msg, PyObject *unused)
 {
 	PyObject *mv = PyMemoryView_FromObject(msg), *data = NULL, *dtype = NULL;
 	PyObject *frombuffer = NULL, *flat = NULL, *shape = NULL, *arr = NULL;
@@ -448,7 +448,7 @@ out:
 }
 
 /* The parts of msg as read-only memoryviews into it. */
-static PyObject *parts_views(PyObject *msg)
+PyObject *mb_message_parts(PyObject *msg, PyObject *unused)
 {
 	PyObject *mv = PyMemoryView_FromObject(msg), *list = NULL;
 	struct membridge_iovec *iov;
@@ -485,7 +485,7 @@ static PyObject *parts_views(PyObject *msg)
 /* The object pickled in msg; copy: its buffers copied out of the segment. */
 static PyObject *object_of(PyObject *msg, int copy)
 {
-	PyObject *parts = parts_views(msg), *loads, *obj = NULL;
+	PyObject *parts = mb_message_parts(msg, NULL), *loads, *obj = NULL;
 
 	if (!parts)
 		return NULL;
@@ -514,11 +514,6 @@ const char mb_message_array_doc[] = PyDoc_STR(
 "array of your own. MessageDecodeError (bytes in .raw) if the message is no\n"
 "array message, or of a dtype numpy does not know; the message stays held.");
 
-PyObject *mb_message_array(PyObject *msg, PyObject *unused)
-{
-	return array_view(msg);
-}
-
 const char mb_message_parts_doc[] = PyDoc_STR(
 "parts() -> list[memoryview]\n"
 "\n"
@@ -527,11 +522,6 @@ const char mb_message_parts_doc[] = PyDoc_STR(
 "keeps the message exported until released (mv.release(), or `with`), so\n"
 "release() raises BufferError before that. MessageDecodeError (bytes in\n"
 ".raw) if the message is not a multi-part one; the message stays held.");
-
-PyObject *mb_message_parts(PyObject *msg, PyObject *unused)
-{
-	return parts_views(msg);
-}
 
 const char mb_message_object_doc[] = PyDoc_STR(
 "object(*, copy=False) -> object\n"
@@ -577,7 +567,7 @@ static PyObject *receive_with(PyObject *sub, PyObject *args, PyObject *kwargs,
 
 static PyObject *array_of(PyObject *msg, int copy)
 {
-	PyObject *arr = array_view(msg), *owned;
+	PyObject *arr = mb_message_array(msg, NULL), *owned;
 
 	if (!arr || !copy)
 		return arr;

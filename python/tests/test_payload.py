@@ -34,10 +34,8 @@ def mem(shm_name):
 
 @pytest.fixture
 def pair(mem):
-    pub, sub = mem.publisher(), mem.subscriber()
-    yield pub, sub
-    sub.close()
-    pub.close()
+    with mem.publisher() as pub, mem.subscriber() as sub:
+        yield pub, sub
 
 
 def lag(pub):
