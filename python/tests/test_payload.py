@@ -178,7 +178,6 @@ def test_receive_array_is_inside_the_segment(mem):
     assert start <= at and at + got.nbytes <= end
     assert at % 64 == 0
     assert (got == arr).all()
-    owned = None
     assert pub.publish_array(arr)
     owned = sub.receive_array(copy=True)
     assert not start <= address(owned) < end
