@@ -8,6 +8,7 @@ PY_PACKAGE_FILES = \
 	python/setup.py \
 	python/membridge/__init__.py \
 	python/membridge/__init__.pyi \
+	python/membridge/_objects.py \
 	python/membridge/py.typed \
 	python/src/membridge_py.h \
 	python/src/module.c \
@@ -23,7 +24,8 @@ PY_PACKAGE_FILES = \
 	python/src/publisher.c \
 	python/src/loan.c \
 	python/src/subscriber.c \
-	python/src/message.c
+	python/src/message.c \
+	python/src/payload.c
 EXTRA_DIST += $(PY_PACKAGE_FILES) \
 	python/local.mk \
 	python/tests/conftest.py \
@@ -37,6 +39,7 @@ EXTRA_DIST += $(PY_PACKAGE_FILES) \
 	python/tests/test_hostile.py \
 	python/tests/test_interop.py \
 	python/tests/test_mapped_view.py \
+	python/tests/test_payload.py \
 	python/tests/test_permissions.py \
 	python/tests/test_reference_examples.py \
 	python/tests/test_shared_memory.py \

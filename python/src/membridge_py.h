@@ -88,18 +88,41 @@ PyObject *mb_subscriber_info_new(mb_state *st, const struct membridge_subscriber
 int mb_publisher_loan(PyObject *pub, size_t nbytes, int64_t timeout_ns, void **data);
 int mb_publisher_shrink(PyObject *pub, size_t nbytes);
 int mb_publisher_end_loan(PyObject *pub, int publish);
+/* Loan nbytes, let fill() write them (0, or -1 with an exception: the loan
+ * is dropped) and publish: True, False when no space came within the
+ * timeout, or NULL with an exception (as publish()). */
+typedef int (*mb_fill_fn)(void *ctx, void *data, size_t len);
+PyObject *mb_publisher_publish_filled(PyObject *pub, size_t nbytes, int64_t timeout_ns,
+				      mb_fill_fn fill, void *ctx);
 /* The context manager of Publisher.loan(). */
 PyObject *mb_loan_new(mb_state *st, PyObject *pub, size_t nbytes, int64_t timeout_ns);
 
 /* A received message, held until it is released: the subscriber releases
  * its C messages when the last Message it holds is released. */
 PyObject *mb_message_new(mb_state *st, PyObject *sub, const struct membridge_message *msg);
+/* Subscriber.receive(): a Message, None when none came within the timeout,
+ * or NULL with an exception. */
+PyObject *mb_subscriber_receive(PyObject *sub, PyObject *timeout);
 /* What a Message asks of its subscriber: whether its handle is still open
  * (messages of a closed subscriber are gone), a buffer export more or less,
  * and that it is released. */
 int mb_subscriber_is_open(PyObject *sub);
 void mb_subscriber_exports(PyObject *sub, int delta);
 void mb_subscriber_drop(PyObject *sub);
+
+/* The payload formats (payload.c): methods of Publisher, Subscriber and
+ * Message over membridge_array(3) and membridge_parts(3) messages. */
+PyObject *mb_publish_array(PyObject *pub, PyObject *args, PyObject *kwargs);
+PyObject *mb_publish_parts(PyObject *pub, PyObject *args, PyObject *kwargs);
+PyObject *mb_publish_object(PyObject *pub, PyObject *args, PyObject *kwargs);
+PyObject *mb_receive_array(PyObject *sub, PyObject *args, PyObject *kwargs);
+PyObject *mb_receive_object(PyObject *sub, PyObject *args, PyObject *kwargs);
+PyObject *mb_message_array(PyObject *msg, PyObject *unused);
+PyObject *mb_message_parts(PyObject *msg, PyObject *unused);
+PyObject *mb_message_object(PyObject *msg, PyObject *args, PyObject *kwargs);
+extern const char mb_publish_array_doc[], mb_publish_parts_doc[], mb_publish_object_doc[],
+	mb_receive_array_doc[], mb_receive_object_doc[], mb_message_array_doc[],
+	mb_message_parts_doc[], mb_message_object_doc[];
 
 /* Take (write or read) or release a MappedView's lock; -1 with an exception. */
 int mb_mapped_view_lock(PyObject *view, int write, int64_t timeout_ns);

@@ -170,6 +170,9 @@ static void ms_dealloc(MessageObject *self)
 
 static PyMethodDef ms_methods[] = {
 	{"release", (PyCFunction)ms_release, METH_NOARGS, release_doc},
+	{"array", (PyCFunction)mb_message_array, METH_NOARGS, mb_message_array_doc},
+	{"parts", (PyCFunction)mb_message_parts, METH_NOARGS, mb_message_parts_doc},
+	{"object", VARARGS_KW(mb_message_object), mb_message_object_doc},
 	{"__enter__", (PyCFunction)ms_enter, METH_NOARGS, enter_doc},
 	{"__exit__", (PyCFunction)ms_exit, METH_VARARGS, exit_doc},
 	{NULL, NULL, 0, NULL},

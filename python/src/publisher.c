@@ -198,30 +198,44 @@ static PyObject *publish_result(PublisherObject *self, int ret)
 	return fail(self, ret, MB_OP_LOAN, self->max_message);
 }
 
-/* Publish encoded values: encoded straight into a loan, no copy. */
-static PyObject *publish_values(PublisherObject *self, PyObject *data, int64_t ns)
+PyObject *mb_publisher_publish_filled(PyObject *obj, size_t nbytes, int64_t timeout_ns,
+				      mb_fill_fn fill, void *ctx)
 {
-	struct loan_call c = {self->pub, 0, NULL};
-	struct mb_values vals;
+	PublisherObject *self = (PublisherObject *)obj;
+	struct loan_call c = {handle(self), nbytes, NULL};
 	int ret;
 
-	if (mb_values_gather(data, &vals) < 0)
+	if (!c.pub)
 		return NULL;
-	if (mb_values_size(&vals, &c.len) < 0) {
-		mb_values_release(&vals);
-		return NULL;
-	}
-	ret = run(self, loan_once, &c, ns);
+	ret = run(self, loan_once, &c, timeout_ns);
 	if (ret == 0) {
-		if (mb_values_encode(&vals, c.data, c.len) < 0) {
+		if (fill(ctx, c.data, c.len) < 0) {
 			membridge_publisher_abort(self->pub);
-			mb_values_release(&vals);
 			return NULL;
 		}
 		ret = membridge_publisher_publish(self->pub);
 	}
-	mb_values_release(&vals);
 	return publish_result(self, ret);
+}
+
+static int encode_fill(void *ctx, void *data, size_t len)
+{
+	return mb_values_encode(ctx, data, len);
+}
+
+/* Publish encoded values: encoded straight into a loan, no copy. */
+static PyObject *publish_values(PublisherObject *self, PyObject *data, int64_t ns)
+{
+	PyObject *result = NULL;
+	struct mb_values vals;
+	size_t len;
+
+	if (mb_values_gather(data, &vals) < 0)
+		return NULL;
+	if (mb_values_size(&vals, &len) == 0)
+		result = mb_publisher_publish_filled((PyObject *)self, len, ns, encode_fill, &vals);
+	mb_values_release(&vals);
+	return result;
 }
 
 PyDoc_STRVAR(publish_doc,
@@ -460,6 +474,9 @@ static PyMethodDef pb_methods[] = {
 	{"loan", VARARGS_KW(pb_loan), loan_doc},
 	{"publish", VARARGS_KW(pb_publish), publish_doc},
 	{"publish_many", VARARGS_KW(pb_publish_many), publish_many_doc},
+	{"publish_array", VARARGS_KW(mb_publish_array), mb_publish_array_doc},
+	{"publish_parts", VARARGS_KW(mb_publish_parts), mb_publish_parts_doc},
+	{"publish_object", VARARGS_KW(mb_publish_object), mb_publish_object_doc},
 	{"subscribers", (PyCFunction)pb_subscribers, METH_NOARGS, subscribers_doc},
 	{"evict", (PyCFunction)pb_evict, METH_O, evict_doc},
 	{"fileno", (PyCFunction)pb_fileno, METH_NOARGS, fileno_doc},

@@ -144,20 +144,28 @@ PyDoc_STRVAR(receive_doc,
 "at once: their space goes back to the publisher when every Message\n"
 "received is released, so release each one soon.");
 
-static PyObject *sb_receive(SubscriberObject *self, PyObject *args, PyObject *kwargs)
+PyObject *mb_subscriber_receive(PyObject *obj, PyObject *timeout)
 {
-	static char *kwlist[] = {"timeout", NULL};
-	PyObject *timeout = Py_None;
+	SubscriberObject *self = (SubscriberObject *)obj;
 	struct membridge_message msg;
 	int n;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:receive", kwlist, &timeout) ||
-	    !handle(self))
+	if (!handle(self))
 		return NULL;
 	n = receive(self, timeout, &msg, 1);
 	if (n <= 0)
 		return n < 0 ? NULL : Py_NewRef(Py_None);
 	return wrap(self, &msg);
+}
+
+static PyObject *sb_receive(SubscriberObject *self, PyObject *args, PyObject *kwargs)
+{
+	static char *kwlist[] = {"timeout", NULL};
+	PyObject *timeout = Py_None;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:receive", kwlist, &timeout))
+		return NULL;
+	return mb_subscriber_receive((PyObject *)self, timeout);
 }
 
 PyDoc_STRVAR(receive_many_doc,
@@ -389,6 +397,8 @@ static PyMethodDef sb_methods[] = {
 	{"receive_many", VARARGS_KW(sb_receive_many), receive_many_doc},
 	{"receive_bytes", VARARGS_KW(sb_receive_bytes), receive_bytes_doc},
 	{"receive_value", VARARGS_KW(sb_receive_value), receive_value_doc},
+	{"receive_array", VARARGS_KW(mb_receive_array), mb_receive_array_doc},
+	{"receive_object", VARARGS_KW(mb_receive_object), mb_receive_object_doc},
 	{"fileno", (PyCFunction)sb_fileno, METH_NOARGS, fileno_doc},
 	{"close", (PyCFunction)sb_close, METH_NOARGS, close_doc},
 	{"__enter__", (PyCFunction)sb_enter, METH_NOARGS, enter_doc},
