@@ -536,6 +536,14 @@ MEMBRIDGE_API int membridge_subscriber_receive_batch(struct membridge_subscriber
 /* Release every message received so far: their space may be reused, and
  * their pointers must no longer be used. Returns how many were released. */
 MEMBRIDGE_API int membridge_subscriber_release(struct membridge_subscriber *sub);
+/* Release msg, a message this subscriber received and holds, and every
+ * message received before it; those received after it stay valid. For
+ * consumers that hold a message while they receive the next one (a
+ * pipeline, a language binding). Returns how many were released; -EINVAL
+ * if msg is not held by sub; -EBADMSG if a held record was overwritten
+ * (membridge_subscriber_release() still works then). */
+MEMBRIDGE_API int membridge_subscriber_release_until(struct membridge_subscriber *sub,
+						     const struct membridge_message *msg);
 /* Receive one message, copy it into buf, then release (as
  * membridge_subscriber_release: with any messages still held). *len gets its
  * length; -ENOBUFS when cap is too small (the message stays, *len tells the

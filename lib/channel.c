@@ -104,6 +104,35 @@ static struct chan_record *record_at(const struct chan *c, uint64_t pos)
 	return (void *)(c->data + (off ? off : c->size) - CHAN_RECORD_HEADER);
 }
 
+/*
+ * The message record for stream position pos, copied into *r once (a peer
+ * may change the original) and checked against the shape and `bound`, the
+ * tail it was published under: after a WRAP record it is the one at the
+ * start of the next lap. *at gets the position of its payload. -EBADMSG
+ * for anything a publisher does not write.
+ */
+static int read_record(const struct chan *c, uint64_t pos, uint64_t bound,
+		       struct chan_record *r, uint64_t *at)
+{
+	uint64_t off;
+
+	memcpy(r, record_at(c, pos), sizeof(*r));
+	if (CHAN_RECORD_KIND(r->kind) == RECORD_WRAP) {
+		off = data_offset(c, pos);
+		if (off == 0)
+			return -EBADMSG;
+		pos += c->size - off;
+		if (pos >= bound)
+			return -EBADMSG;
+		memcpy(r, record_at(c, pos), sizeof(*r));
+	}
+	if (CHAN_RECORD_KIND(r->kind) != RECORD_MESSAGE || r->len > c->max_message ||
+	    data_offset(c, pos) + r->len > c->size || chan_next_pos(pos, r->len) > bound)
+		return -EBADMSG;
+	*at = pos;
+	return 0;
+}
+
 size_t membridge_channel_record_size(size_t len)
 {
 	if (len > MEMBRIDGE_CHANNEL_MAX_MESSAGE)
@@ -611,15 +640,9 @@ static int64_t seq_at(const struct chan *c, uint64_t pos, uint64_t tail)
 {
 	struct chan_record r;
 
-	memcpy(&r, record_at(c, pos), sizeof(r));
-	if (CHAN_RECORD_KIND(r.kind) == RECORD_WRAP && data_offset(c, pos) != 0) {
-		pos += c->size - data_offset(c, pos);
-		if (pos >= tail)
-			return -1;
-		memcpy(&r, record_at(c, pos), sizeof(r));
-	}
-	return CHAN_RECORD_KIND(r.kind) == RECORD_MESSAGE && r.seq <= INT64_MAX ? (int64_t)r.seq
-										    : -1;
+	if (read_record(c, pos, tail, &r, &pos) < 0 || r.seq > INT64_MAX)
+		return -1;
+	return (int64_t)r.seq;
 }
 
 /* What slot i says, judged against the tail and next_seq (as a reader
@@ -896,7 +919,7 @@ static int next_message(struct membridge_subscriber *sub, struct membridge_messa
 {
 	struct chan *c = &sub->c;
 	struct chan_record r;
-	uint64_t pos = sub->cur.read, off, end;
+	uint64_t pos = sub->cur.read;
 	int ret = still_subscribed(sub);
 
 	if (ret < 0)
@@ -910,25 +933,12 @@ static int next_message(struct membridge_subscriber *sub, struct membridge_messa
 		if (pos == tail)
 			return 0;
 	}
-	memcpy(&r, record_at(c, pos), sizeof(r));
-	if (CHAN_RECORD_KIND(r.kind) == RECORD_WRAP) {
-		off = data_offset(c, pos);
-		if (off == 0)
-			return -EBADMSG;
-		pos += c->size - off;
-		if (pos >= sub->tail)
-			return -EBADMSG;
-		memcpy(&r, record_at(c, pos), sizeof(r));
-	}
-	off = data_offset(c, pos);
-	end = chan_next_pos(pos, r.len);
-	if (CHAN_RECORD_KIND(r.kind) != RECORD_MESSAGE || r.len > c->max_message ||
-	    off + r.len > c->size || end > sub->tail || !seq_follows(sub, &r))
+	if (read_record(c, pos, sub->tail, &r, &pos) < 0 || !seq_follows(sub, &r))
 		return -EBADMSG;
-	msg->data = c->data + off;
+	msg->data = c->data + data_offset(c, pos);
 	msg->len = r.len;
 	msg->seq = r.seq;
-	sub->cur.read = end;
+	sub->cur.read = chan_next_pos(pos, r.len);
 	sub->cur.next_seq = r.seq + 1;
 	sub->cur.have_seq = true;
 	sub->cur.epoch = CHAN_RECORD_EPOCH(r.kind);
@@ -1071,20 +1081,52 @@ int membridge_subscriber_receive_batch(struct membridge_subscriber *sub,
 	return (int)n;
 }
 
-int membridge_subscriber_release(struct membridge_subscriber *sub)
+/* Give back the space up to `end`: n of the held messages. */
+static int release_to(struct membridge_subscriber *sub, uint64_t end, unsigned n)
 {
-	unsigned n;
-
-	if (!sub)
-		return -EINVAL;
-	n = sub->cur.held;
-	if (n == 0)
-		return 0;
-	sub->cur.held = 0;
-	sub->released = sub->cur.read;
-	atomic_store_explicit(&sub->slot->head, sub->cur.read, memory_order_release);
+	sub->cur.held -= n;
+	sub->released = end;
+	atomic_store_explicit(&sub->slot->head, end, memory_order_release);
 	notify_publisher(sub);
 	return (int)(n > INT32_MAX ? INT32_MAX : n);
+}
+
+int membridge_subscriber_release(struct membridge_subscriber *sub)
+{
+	if (!sub)
+		return -EINVAL;
+	if (sub->cur.held == 0)
+		return 0;
+	return release_to(sub, sub->cur.read, sub->cur.held);
+}
+
+/* Find msg among the held messages, oldest first, by re-reading their
+ * records (checked as when they were received: a peer may have changed
+ * them since), and give back the space up to its end. */
+int membridge_subscriber_release_until(struct membridge_subscriber *sub,
+				       const struct membridge_message *msg)
+{
+	struct chan *c;
+	struct chan_record r;
+	uintptr_t data;
+	uint64_t pos, at;
+	unsigned n;
+
+	if (!sub || !msg)
+		return -EINVAL;
+	c = &sub->c;
+	data = (uintptr_t)msg->data;
+	if (data < (uintptr_t)c->data || data - (uintptr_t)c->data >= c->size)
+		return -EINVAL;
+	for (pos = sub->released, n = 0; n < sub->cur.held; n++) {
+		if (read_record(c, pos, sub->cur.read, &r, &at) < 0)
+			return -EBADMSG;
+		pos = chan_next_pos(at, r.len);
+		if (c->data + data_offset(c, at) == (const unsigned char *)msg->data &&
+		    r.len == msg->len && r.seq == msg->seq)
+			return release_to(sub, pos, n + 1);
+	}
+	return -EINVAL;
 }
 
 int membridge_subscriber_read(struct membridge_subscriber *sub, void *buf, size_t cap,

@@ -79,6 +79,7 @@ dist_man3_MANS = \
 	man/membridge_subscriber_receive.3 \
 	man/membridge_subscriber_receive_batch.3 \
 	man/membridge_subscriber_release.3 \
+	man/membridge_subscriber_release_until.3 \
 	man/membridge_subscriber_slot.3 \
 	man/membridge_type_from_name.3 \
 	man/membridge_type_name.3 \

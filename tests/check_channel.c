@@ -895,6 +895,91 @@ START_TEST(test_receive_batch_release)
 }
 END_TEST
 
+/* A consumer that keeps one message while it receives the next gives back
+ * space message by message; what it still holds stays valid. */
+START_TEST(test_release_until)
+{
+	struct membridge_publisher *pub;
+	struct membridge_subscriber *sub;
+	struct membridge_message m[20], fake;
+	struct chan c;
+	int i, n;
+	void *p;
+
+	chan_make(&c, 1024, 48, 1);
+	mbt_assert_ok(membridge_publisher_open(c.seg, &pub));
+	mbt_assert_ok(membridge_subscriber_open(c.seg, 0, &sub));
+	for (i = 0; i < 16; i++)
+		send_seeded(pub, 48, (unsigned)i);
+	mbt_assert_ret(membridge_publisher_loan(pub, 48, &p, MEMBRIDGE_NO_WAIT), -EAGAIN);
+	ck_assert_int_eq(membridge_subscriber_receive_batch(sub, m, 16, MEMBRIDGE_NO_WAIT), 16);
+	/* The oldest three: their space comes back, no more. */
+	ck_assert_int_eq(membridge_subscriber_release_until(sub, &m[2]), 3);
+	ck_assert_uint_eq(get64(&c, slot_off(0, SLOT_HEAD)), 3 * 64);
+	ck_assert_int_eq(fill_up(pub, 48), 3);
+	/* Already released, or never received: refused, nothing moves. */
+	mbt_assert_ret(membridge_subscriber_release_until(sub, &m[0]), -EINVAL);
+	fake = m[5];
+	fake.seq++;
+	mbt_assert_ret(membridge_subscriber_release_until(sub, &fake), -EINVAL);
+	fake = m[5];
+	fake.len--;
+	mbt_assert_ret(membridge_subscriber_release_until(sub, &fake), -EINVAL);
+	fake.data = c.base;
+	fake.len = m[5].len;
+	mbt_assert_ret(membridge_subscriber_release_until(sub, &fake), -EINVAL);
+	mbt_assert_ret(membridge_subscriber_release_until(sub, NULL), -EINVAL);
+	mbt_assert_ret(membridge_subscriber_release_until(NULL, &m[5]), -EINVAL);
+	ck_assert_uint_eq(get64(&c, slot_off(0, SLOT_HEAD)), 3 * 64);
+	/* One at a time, receiving the next while holding the last: the
+	 * pattern release() alone cannot serve. The held ones stay intact. */
+	for (i = 3; i < 15; i++) {
+		unsigned char want[48];
+
+		ck_assert_int_eq(membridge_subscriber_release_until(sub, &m[i]), 1);
+		fill(want, 48, (unsigned)i + 1);
+		ck_assert_mem_eq(m[i + 1].data, want, 48);
+	}
+	/* The three new messages, received across the wrap of the data area. */
+	n = membridge_subscriber_receive_batch(sub, m, 3, MEMBRIDGE_NO_WAIT);
+	ck_assert_int_eq(n, 3);
+	ck_assert_uint_eq(m[2].seq, 18);
+	ck_assert_int_eq(membridge_subscriber_release_until(sub, &m[1]), 3);
+	ck_assert_int_eq(membridge_subscriber_release(sub), 1);
+	ck_assert_int_eq(membridge_subscriber_release(sub), 0);
+	mbt_assert_ret(membridge_subscriber_release_until(sub, &m[2]), -EINVAL);
+	ck_assert_uint_eq(get64(&c, slot_off(0, SLOT_HEAD)), get64(&c, OFF_TAIL));
+	membridge_subscriber_close(sub);
+	membridge_publisher_close(pub);
+	chan_free(&c);
+}
+END_TEST
+
+/* A held record a peer overwrote is reported; release() still works. */
+START_TEST(test_release_until_scribbled)
+{
+	struct membridge_publisher *pub;
+	struct membridge_subscriber *sub;
+	struct membridge_message m[3];
+	struct chan c;
+	int i;
+
+	chan_make(&c, 1024, 48, 1);
+	mbt_assert_ok(membridge_publisher_open(c.seg, &pub));
+	mbt_assert_ok(membridge_subscriber_open(c.seg, 0, &sub));
+	for (i = 0; i < 3; i++)
+		send_seeded(pub, 10, (unsigned)i);
+	ck_assert_int_eq(membridge_subscriber_receive_batch(sub, m, 3, MEMBRIDGE_NO_WAIT), 3);
+	set32(&c, record_off(&c, 64), 0xffffffffu); /* message 1's length */
+	mbt_assert_ret(membridge_subscriber_release_until(sub, &m[2]), -EBADMSG);
+	ck_assert_int_eq(membridge_subscriber_release_until(sub, &m[0]), 1);
+	ck_assert_int_eq(membridge_subscriber_release(sub), 2);
+	membridge_subscriber_close(sub);
+	membridge_publisher_close(pub);
+	chan_free(&c);
+}
+END_TEST
+
 START_TEST(test_read_enobufs)
 {
 	struct membridge_publisher *pub;
@@ -1826,6 +1911,8 @@ int main(void)
 
 	tc = tcase_create("receive");
 	tcase_add_test(tc, test_receive_batch_release);
+	tcase_add_test(tc, test_release_until);
+	tcase_add_test(tc, test_release_until_scribbled);
 	tcase_add_test(tc, test_read_enobufs);
 	suite_add_tcase(s, tc);
 

@@ -97,9 +97,11 @@ PyObject *mb_publisher_publish_filled(PyObject *pub, size_t nbytes, int64_t time
 /* The context manager of Publisher.loan(). */
 PyObject *mb_loan_new(mb_state *st, PyObject *pub, size_t nbytes, int64_t timeout_ns);
 
-/* A received message, held until it is released: the subscriber releases
- * its C messages when the last Message it holds is released. */
-PyObject *mb_message_new(mb_state *st, PyObject *sub, const struct membridge_message *msg);
+/* A received message, message number `number` of those its subscriber
+ * received, held until it is released: the subscriber gives back the space
+ * of the oldest messages as soon as they are all released. */
+PyObject *mb_message_new(mb_state *st, PyObject *sub, const struct membridge_message *msg,
+			 uint64_t number);
 /* Subscriber.receive(): a Message, None when none came within the timeout,
  * or NULL with an exception. */
 PyObject *mb_subscriber_receive(PyObject *sub, PyObject *timeout);
@@ -108,7 +110,7 @@ PyObject *mb_subscriber_receive(PyObject *sub, PyObject *timeout);
  * and that it is released. */
 int mb_subscriber_is_open(PyObject *sub);
 void mb_subscriber_exports(PyObject *sub, int delta);
-void mb_subscriber_drop(PyObject *sub);
+void mb_subscriber_drop(PyObject *sub, uint64_t number);
 
 /* The payload formats (payload.c): methods of Publisher, Subscriber and
  * Message over membridge_array(3) and membridge_parts(3) messages. */

@@ -8,11 +8,13 @@ typedef struct {
 	const char *data;    /* in the segment */
 	size_t len;
 	uint64_t seq;
+	uint64_t number;     /* its place among its subscriber's messages */
 	Py_ssize_t exports;  /* live buffer exports (memoryview, numpy...) */
 	int released;
 } MessageObject;
 
-PyObject *mb_message_new(mb_state *st, PyObject *sub, const struct membridge_message *msg)
+PyObject *mb_message_new(mb_state *st, PyObject *sub, const struct membridge_message *msg,
+			 uint64_t number)
 {
 	MessageObject *self = PyObject_GC_New(MessageObject, st->Message);
 
@@ -22,6 +24,7 @@ PyObject *mb_message_new(mb_state *st, PyObject *sub, const struct membridge_mes
 	self->data = msg->data;
 	self->len = msg->len;
 	self->seq = msg->seq;
+	self->number = number;
 	self->exports = 0;
 	self->released = 0;
 	PyObject_GC_Track(self);
@@ -56,7 +59,7 @@ static int drop(MessageObject *self)
 		return -1;
 	}
 	self->released = 1;
-	mb_subscriber_drop(self->sub);
+	mb_subscriber_drop(self->sub, self->number);
 	return 0;
 }
 
@@ -64,9 +67,9 @@ PyDoc_STRVAR(release_doc,
 "release() -> None\n"
 "\n"
 "Give the message back: using it afterwards raises ValueError. BufferError\n"
-"while a memoryview (or array) of it is alive. The subscriber releases its\n"
-"messages to the publisher all at once, when every Message it received is\n"
-"released. A second release() does nothing.");
+"while a memoryview (or array) of it is alive. Space goes back to the\n"
+"publisher in the order messages were received: as soon as this one and\n"
+"every one received before it are released. A second release() does nothing.");
 
 static PyObject *ms_release(MessageObject *self, PyObject *unused)
 {
@@ -184,9 +187,10 @@ PyDoc_STRVAR(ms_doc,
 "Made by Subscriber.receive() and receive_many(). A read-only buffer into the\n"
 "segment: memoryview(msg), bytes(msg) (a copy), len(msg); msg.seq numbers it.\n"
 "Release it with msg.release() or a `with` block as soon as it is used: after\n"
-"that any access raises ValueError. The library releases a subscriber's\n"
-"messages in one call, so their space goes back to the publisher only when\n"
-"every Message the subscriber received is released (or garbage collected).\n"
+"that any access raises ValueError. Space goes back to the publisher in the\n"
+"order messages were received: a message's, once it and every one received\n"
+"before it are released (or garbage collected), so keeping the last message\n"
+"while receiving the next is fine, but one old message kept holds all later.\n"
 "A peer with write access could change the bytes under you: copy a message\n"
 "from an untrusted peer before checking it.");
 

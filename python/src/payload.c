@@ -581,9 +581,9 @@ const char mb_receive_array_doc[] = PyDoc_STR(
 "\n"
 "Receive the next message and return it as Message.array() does: a\n"
 "read-only numpy array in place in the segment that holds its message until\n"
-"it and every view of it are gone: drop it before receiving the next (the\n"
-"space goes back only when every message held is released, and the\n"
-"publisher waits for it). copy=True returns an array of your own and\n"
+"it and every view of it are gone (space goes back in the order messages\n"
+"were received, as for Message.release()). copy=True returns an array of\n"
+"your own and\n"
 "releases the message at once. None when none came, as for receive(). A\n"
 "message that is not an array is consumed and raises MessageDecodeError with\n"
 "its bytes in .raw.");

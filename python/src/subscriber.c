@@ -4,6 +4,12 @@
 
 #include <errno.h>
 
+/* A message the C subscriber holds, in the order received. */
+struct held {
+	struct membridge_message msg;
+	int released;        /* by Python: its space may go back */
+};
+
 typedef struct {
 	PyObject_HEAD
 	struct membridge_subscriber *sub;
@@ -13,6 +19,12 @@ typedef struct {
 	Py_ssize_t held;     /* Messages received and not yet released */
 	Py_ssize_t exports;  /* live buffer exports of those */
 	int busy;            /* a call is waiting with the GIL released */
+	/* What the C subscriber holds, oldest first: a circular queue of
+	 * `count` of `cap` entries from `first`, the oldest being message
+	 * number `oldest` of those this handle received. */
+	struct held *queue;
+	size_t cap, first, count;
+	uint64_t oldest;
 } SubscriberObject;
 
 PyObject *mb_subscriber_new(mb_state *st, struct membridge_subscriber *sub, PyObject *name,
@@ -31,6 +43,9 @@ PyObject *mb_subscriber_new(mb_state *st, struct membridge_subscriber *sub, PyOb
 	self->held = 0;
 	self->exports = 0;
 	self->busy = 0;
+	self->queue = NULL;
+	self->cap = self->first = self->count = 0;
+	self->oldest = 0;
 	PyObject_GC_Track(self);
 	return (PyObject *)self;
 }
@@ -59,12 +74,83 @@ static int none_came(int ret)
 	return ret == -EAGAIN || ret == -ETIMEDOUT;
 }
 
-/* Release the C messages once no Message holds one: the library releases
- * everything received so far in one call. */
+static struct held *entry(SubscriberObject *self, size_t i)
+{
+	return &self->queue[(self->first + i) % self->cap];
+}
+
+/* Queue a message the C subscriber now holds; its number, or -1 with
+ * MemoryError (the message is then released with the next ones). */
+static int64_t enqueue(SubscriberObject *self, const struct membridge_message *msg)
+{
+	if (self->count == self->cap) {
+		size_t cap = self->cap ? 2 * self->cap : 16, i;
+		struct held *q = PyMem_Calloc(cap, sizeof(*q));
+
+		if (!q) {
+			PyErr_NoMemory();
+			return -1;
+		}
+		for (i = 0; i < self->count; i++)
+			q[i] = *entry(self, i);
+		PyMem_Free(self->queue);
+		self->queue = q;
+		self->cap = cap;
+		self->first = 0;
+	}
+	*entry(self, self->count) = (struct held){ *msg, 0 };
+	self->count++;
+	return (int64_t)(self->oldest + self->count - 1);
+}
+
+/* Give the space of the released messages at the front of the queue back
+ * to the publisher: all of them with one release when nothing else is
+ * held, else up to the newest of them (membridge_subscriber_release_until),
+ * so a consumer that keeps one message while it takes the next still frees
+ * space as it goes. */
 static void settle(SubscriberObject *self)
 {
-	if (self->held == 0 && self->sub)
+	struct membridge_message last;
+	size_t n = 0;
+
+	while (n < self->count && entry(self, n)->released)
+		n++;
+	if (n == 0 || !self->sub)
+		return;
+	last = entry(self, n - 1)->msg;
+	self->first = (self->first + n) % self->cap;
+	self->count -= n;
+	self->oldest += n;
+	if (self->count == 0)
 		membridge_subscriber_release(self->sub);
+	else
+		/* -EBADMSG (a peer overwrote a record): the space comes back
+		 * with the one release when nothing is held. */
+		(void)membridge_subscriber_release_until(self->sub, &last);
+}
+
+/* Mark message number `number` released by Python. */
+static void mark(SubscriberObject *self, uint64_t number)
+{
+	if (number >= self->oldest && number - self->oldest < self->count)
+		entry(self, (size_t)(number - self->oldest))->released = 1;
+}
+
+/* Messages the C subscriber received that no Message took: queue them as
+ * released (if the queue cannot grow, they go with the next release). */
+static void let_go(SubscriberObject *self, const struct membridge_message *msgs, int n)
+{
+	int64_t number;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		number = enqueue(self, &msgs[i]);
+		if (number < 0)
+			PyErr_Clear();
+		else
+			mark(self, (uint64_t)number);
+	}
+	settle(self);
 }
 
 int mb_subscriber_is_open(PyObject *obj)
@@ -77,11 +163,12 @@ void mb_subscriber_exports(PyObject *obj, int delta)
 	((SubscriberObject *)obj)->exports += delta;
 }
 
-void mb_subscriber_drop(PyObject *obj)
+void mb_subscriber_drop(PyObject *obj, uint64_t number)
 {
 	SubscriberObject *self = (SubscriberObject *)obj;
 
 	self->held--;
+	mark(self, number);
 	settle(self);
 }
 
@@ -126,10 +213,21 @@ static int receive(SubscriberObject *self, PyObject *timeout, struct membridge_m
 /* A Message for a received message; the subscriber holds it until released. */
 static PyObject *wrap(SubscriberObject *self, const struct membridge_message *msg)
 {
-	PyObject *m = mb_message_new(mb_state_of((PyObject *)self), (PyObject *)self, msg);
+	int64_t number = enqueue(self, msg);
+	PyObject *m;
 
-	if (m)
-		self->held++;
+	if (number < 0) {
+		settle(self);
+		return NULL;
+	}
+	m = mb_message_new(mb_state_of((PyObject *)self), (PyObject *)self, msg,
+			   (uint64_t)number);
+	if (!m) {
+		mark(self, (uint64_t)number);
+		settle(self);
+		return NULL;
+	}
+	self->held++;
 	return m;
 }
 
@@ -140,9 +238,8 @@ PyDoc_STRVAR(receive_doc,
 "(memoryview(msg), bytes(msg), len(msg), msg.seq) valid until msg.release().\n"
 "None when none came: timeout None tries once, a number of seconds waits\n"
 "(GIL released, interruptible). ConnectionResetError once the publisher\n"
-"evicted this subscriber. The library releases a subscriber's messages all\n"
-"at once: their space goes back to the publisher when every Message\n"
-"received is released, so release each one soon.");
+"evicted this subscriber. A message's space goes back to the publisher once\n"
+"it and every message received before it are released: release each soon.");
 
 PyObject *mb_subscriber_receive(PyObject *obj, PyObject *timeout)
 {
@@ -206,9 +303,9 @@ static PyObject *sb_receive_many(SubscriberObject *self, PyObject *args, PyObjec
 			Py_CLEAR(list);
 		Py_XDECREF(m);
 	}
+	if (i < n)
+		let_go(self, msgs + i, n - i); /* past a failure: no Message took them */
 	PyMem_Free(msgs);
-	if (!list)
-		settle(self); /* the messages no Message took */
 	return list;
 }
 
@@ -228,7 +325,7 @@ static PyObject *receive_copy(SubscriberObject *self, PyObject *timeout, int tag
 					   NULL);
 	else
 		result = PyBytes_FromStringAndSize(msg.data, (Py_ssize_t)msg.len);
-	settle(self);
+	let_go(self, &msg, 1);
 	return result;
 }
 
@@ -388,6 +485,7 @@ static void sb_dealloc(SubscriberObject *self)
 	if (PyObject_CallFinalizerFromDealloc((PyObject *)self) < 0)
 		return;
 	Py_CLEAR(self->name);
+	PyMem_Free(self->queue);
 	type->tp_free(self);
 	Py_DECREF(type);
 }

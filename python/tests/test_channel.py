@@ -528,16 +528,38 @@ def test_message_with_releases(pair):
     assert msg.released and lag(pub) == 0
 
 
-def test_c_release_when_every_message_is_released(pair):
+def test_space_goes_back_in_receive_order(pair):
     pub, sub = pair
-    pub.publish_many([b"1", b"2", b"3"])
+    pub.publish_many([b"1", b"2", b"3", b"4"])
     a, b = sub.receive(), sub.receive()
-    assert lag(pub) == 3
+    assert lag(pub) == 4
     b.release()
-    assert lag(pub) == 3  # a is still held: nothing released yet
+    assert lag(pub) == 4  # a, received before b, is still held
     assert sub.receive_bytes() == b"3"
-    assert lag(pub) == 3  # rides with a
+    assert lag(pub) == 4  # rides with a
+    c = sub.receive()
     a.release()
+    assert lag(pub) == 1  # a, b and the copied one; c is held
+    assert bytes(c) == b"4"
+    c.release()
+    assert lag(pub) == 0
+
+
+def test_keeping_the_last_message_while_receiving_the_next(pair):
+    # A loop like `while (m := sub.receive()) ...` holds the last message
+    # when it receives the next: space must still come back message by
+    # message, through many laps of a data area of DATA // 64 records.
+    pub, sub = pair
+    laps = 10
+    last = None
+    for i in range(laps * DATA // 64):
+        assert pub.publish(i.to_bytes(4, "little")), "the channel stayed full"
+        msg = sub.receive()
+        assert int.from_bytes(bytes(msg), "little") == i
+        if last is not None:
+            assert lag(pub) == 2
+        last = msg  # the previous Message is dropped only now
+    last.release()
     assert lag(pub) == 0
 
 
