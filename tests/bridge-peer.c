@@ -5,8 +5,9 @@
  *
  *   bridge-peer produce NAME COUNT [SEED]    push or publish COUNT messages
  *   bridge-peer consume NAME COUNT [SEED]    take them until the last one;
- *       prints "received R lost L duplicated D corrupted C" and exits 0
- *       when nothing was lost, duplicated or corrupted, 1 otherwise
+ *       prints "received R lost L duplicated D corrupted C gaps G" (G:
+ *       the runs of lost messages) and exits 0 when nothing was lost,
+ *       duplicated or corrupted, 1 otherwise
  *
  * A channel's producer first waits for a subscriber; a channel's consumer
  * prints "subscribed" once it is one. Messages are 12 to 4092 bytes. Each
@@ -23,6 +24,23 @@
 
 #define PEER_CAP 4096u
 #define PEER_TIMEOUT_NS INT64_C(120000000000)
+
+/* The consumer's count of runs of lost messages (mbs's `got` hook). */
+struct gaps {
+	uint64_t expected, runs;
+};
+
+static void count_gap(void *ctx, uint64_t seq)
+{
+	struct gaps *g = ctx;
+
+	if (seq == UINT64_MAX)
+		return; /* corrupt: counted by the tally */
+	if (seq > g->expected)
+		g->runs++;
+	if (seq >= g->expected)
+		g->expected = seq + 1;
+}
 
 static int produce_channel(struct mbs *s, struct membridge_segment *seg, uint64_t count)
 {
@@ -66,7 +84,7 @@ static int consume_channel(struct mbs *s, struct membridge_segment *seg, uint64_
 		if (ret < 0)
 			break;
 		for (i = 0; i < ret; i++)
-			mbs_judge(s, t, msgs[i].data, msgs[i].len);
+			s->got(s->ctx, mbs_judge(s, t, msgs[i].data, msgs[i].len));
 		ret = membridge_subscriber_release(sub);
 		if (ret < 0)
 			break;
@@ -81,6 +99,7 @@ static int run(const char *mode, const char *name, uint64_t count, uint64_t seed
 	struct membridge_segment *seg;
 	struct membridge_spsc *q = NULL;
 	struct mbs_tally t = { 0 };
+	struct gaps gaps = { 0, 0 };
 	struct mbs s;
 	bool consume = strcmp(mode, "consume") == 0;
 	bool channel;
@@ -93,6 +112,8 @@ static int run(const char *mode, const char *name, uint64_t count, uint64_t seed
 	}
 	channel = membridge_channel_config(seg, &cfg) == 0;
 	ret = mbs_init(&s, seed, PEER_CAP, MBS_SELF_ID);
+	s.got = count_gap;
+	s.ctx = &gaps;
 	if (ret == 0 && !channel)
 		ret = membridge_spsc_open(seg, &q);
 	if (ret == 0 && channel)
@@ -104,9 +125,10 @@ static int run(const char *mode, const char *name, uint64_t count, uint64_t seed
 	membridge_segment_close(seg);
 	mbs_free(&s);
 	if (consume)
-		printf("received %llu lost %llu duplicated %llu corrupted %llu\n",
+		printf("received %llu lost %llu duplicated %llu corrupted %llu gaps %llu\n",
 		       (unsigned long long)t.received, (unsigned long long)t.lost,
-		       (unsigned long long)t.duplicated, (unsigned long long)t.corrupted);
+		       (unsigned long long)t.duplicated, (unsigned long long)t.corrupted,
+		       (unsigned long long)gaps.runs);
 	if (ret < 0) {
 		fprintf(stderr, "bridge-peer: %s %s: %s\n", mode, name, membridge_strerror(ret));
 		return 2;

@@ -93,7 +93,7 @@ checked() {
 	wait "$consumer_pid"
 	st=$?
 	[ "$st" -eq 0 ] || fail "$1: consumer exited $st: $(cat "$tmp/consumer.out" "$tmp/consumer.err")"
-	grep -q "^received $messages lost 0 duplicated 0 corrupted 0\$" "$tmp/consumer.out" ||
+	grep -q "^received $messages lost 0 duplicated 0 corrupted 0 gaps 0\$" "$tmp/consumer.out" ||
 		fail "$1: $(cat "$tmp/consumer.out")"
 }
 
