@@ -14,8 +14,8 @@
 #     nothing duplicated or corrupted.
 # Needs root and ip(8) with netns support: exit 77 (skip) otherwise.
 . "${srcdir:-.}/tests/cli-common.sh"
+. "${srcdir:-.}/tests/bridge-common.sh"
 
-PEER=./tests/bridge-peer
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: making network namespaces needs root"
 	exit 77
@@ -36,7 +36,6 @@ if [ -n "${MBT_UNDER_VALGRIND:-}" ]; then
 fi
 HWM=100
 BATCH=64
-EXIT_BOUND=60
 
 # Names unique per run; the test's own subnet (inside the namespaces only).
 ns_a=mbA-$$ ns_b=mbB-$$
@@ -99,18 +98,6 @@ until_delivered() {
 	done
 }
 
-stop() { # PID WHAT: SIGTERM, exit 0
-	kill -TERM "$1"
-	waited=0
-	while kill -0 "$1" 2>/dev/null && [ "$waited" -lt $((EXIT_BOUND * 10)) ]; do
-		sleep 0.1
-		waited=$((waited + 1))
-	done
-	kill -0 "$1" 2>/dev/null && { fail "$2 still runs after SIGTERM"; kill -KILL "$1"; }
-	wait "$1"
-	st=$?
-	[ "$st" -eq 0 ] || fail "$2 exited $st after SIGTERM: $(cat "$tmp/$2.err")"
-}
 
 # setup N: fresh rings, the consumer in B, the receiving bridge bound in B,
 # the sending bridge connected from A.

@@ -10,18 +10,12 @@
 # keys (an allowed client, a refused one), the warning for an unencrypted
 # bind, and usage errors. Bounded by message counts, never by time.
 . "${srcdir:-.}/tests/cli-common.sh"
+. "${srcdir:-.}/tests/bridge-common.sh"
 
-PEER=./tests/bridge-peer
-if ! "$MB" bridge --help >/dev/null 2>&1; then
-	echo "SKIP: this membridge has no bridge (built without libzmq)"
-	exit 77
-fi
 messages=20000
 if [ -n "${MBT_UNDER_VALGRIND:-}" ]; then
 	messages=2000
 fi
-# Seconds a stopped bridge may take to exit.
-EXIT_BOUND=60
 pids=
 bridge_cleanup() {
 	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
@@ -58,19 +52,6 @@ bound() {
 	sed -n 's/^membridge: bridge: bound //p' "$1" | head -n 1
 }
 
-# stop PID WHAT: SIGTERM, and it exits 0 within EXIT_BOUND seconds.
-stop() {
-	kill -TERM "$1"
-	waited=0
-	while kill -0 "$1" 2>/dev/null && [ "$waited" -lt $((EXIT_BOUND * 10)) ]; do
-		sleep 0.1
-		waited=$((waited + 1))
-	done
-	kill -0 "$1" 2>/dev/null && { fail "$2 still runs ${EXIT_BOUND}s after SIGTERM"; kill -KILL "$1"; }
-	wait "$1"
-	st=$?
-	[ "$st" -eq 0 ] || fail "$2 exited $st after SIGTERM: $(cat "$tmp/$2.err")"
-}
 
 # consumer DST: start the checking consumer; a channel's is subscribed on return.
 consumer() {

@@ -34,7 +34,7 @@ MBT_CLI_TESTS = \
 	tests/bridge-netns.sh
 dist_check_SCRIPTS += $(MBT_CLI_TESTS)
 TESTS += $(MBT_CLI_TESTS)
-EXTRA_DIST += tests/cli-common.sh
+EXTRA_DIST += tests/cli-common.sh tests/bridge-common.sh
 
 # The two ends of the bridge tests: a checked stream (MBT_STREAM) through a
 # ring or a channel.
