@@ -53,6 +53,16 @@ bench_lock_bench_CFLAGS = $(AM_CFLAGS) -pthread
 bench_lock_bench_LDFLAGS = -pthread
 bench_lock_bench_LDADD = $(BENCH_LDADD)
 
+# The bridge over loopback TCP against plain ZeroMQ (with libzmq); it runs
+# the membridge tool of this build.
+if HAVE_ZMQ
+BENCH_PROGS += bench/bridge_rate
+BENCH_TOOL = tools/membridge$(EXEEXT)
+endif
+bench_bridge_rate_SOURCES = bench/bridge_rate.c $(BENCH_COMMON)
+bench_bridge_rate_CPPFLAGS = $(BENCH_CPPFLAGS) $(ZMQ_CFLAGS)
+bench_bridge_rate_LDADD = $(BENCH_LDADD) $(ZMQ_LIBS)
+
 EXTRA_DIST += bench/report.py
 EXTRA_DIST += bench/pyring.py
 EXTRA_DIST += bench/results/bench.md bench/results/bench.png
@@ -70,7 +80,7 @@ BENCH_PY = no
 BENCH_REPORT_PY = python3
 endif
 
-bench: $(BENCH_PROGS:=$(EXEEXT)) $(BENCH_PY_DEPS)
+bench: $(BENCH_PROGS:=$(EXEEXT)) $(BENCH_TOOL) $(BENCH_PY_DEPS)
 	@rm -rf $(BENCH_OUT) && $(MKDIR_P) $(BENCH_OUT)
 	@set -e; for prog in $(BENCH_PROGS); do \
 		name=`basename $$prog`; \

@@ -29,7 +29,16 @@ MBT_CLI_TESTS = \
 	tests/cli-errors.sh \
 	tests/cli-corrupt.sh \
 	tests/cli-signals.sh \
-	tests/cli-channel.sh
+	tests/cli-channel.sh \
+	tests/cli-bridge.sh \
+	tests/bridge-netns.sh
 dist_check_SCRIPTS += $(MBT_CLI_TESTS)
 TESTS += $(MBT_CLI_TESTS)
-EXTRA_DIST += tests/cli-common.sh
+EXTRA_DIST += tests/cli-common.sh tests/bridge-common.sh
+
+# The two ends of the bridge tests: a checked stream (MBT_STREAM) through a
+# ring or a channel.
+check_PROGRAMS += tests/bridge-peer
+tests_bridge_peer_SOURCES = tests/bridge-peer.c $(MBT_STREAM)
+tests_bridge_peer_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib
+tests_bridge_peer_LDADD = lib/libmembridge.la

@@ -73,6 +73,10 @@ int cli_next_option(int argc, char **argv, const char *shortopts,
 extern volatile sig_atomic_t cli_stop_signal;
 /* Catch SIGINT/SIGTERM without SA_RESTART: library waits return -EINTR. */
 void cli_catch_stop_signals(void);
+/* A descriptor that becomes readable once a stop signal arrived, for a
+ * poll(2) loop that must not miss one arriving just before it sleeps; call
+ * it before cli_catch_stop_signals(). -errno if no pipe could be made. */
+int cli_stop_fd(void);
 /* The exit status for an interruption: 128 + signal. */
 int cli_interrupted(void);
 /* Sleep up to `ns`; returns false when a stop signal arrived. */
@@ -215,6 +219,7 @@ int cli_cmd_pop(int argc, char **argv);
 int cli_cmd_watch(int argc, char **argv);
 int cli_cmd_unlock(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_bridge(int argc, char **argv);
 
 /* Print the usage text of `usage` on stdout: for each command's --help. */
 int cli_print_help(const char *usage);

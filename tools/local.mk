@@ -23,4 +23,15 @@ tools_membridge_SOURCES = \
 tools_membridge_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib
 tools_membridge_LDADD = lib/libmembridge.la -lm
 tools_membridge_LDFLAGS = $(HARDEN_LDFLAGS)
+# membridge bridge, with libzmq (configure: --without-zmq leaves it out).
+if HAVE_ZMQ
+tools_membridge_SOURCES += \
+	tools/bridge.h \
+	tools/cmd-bridge.c \
+	tools/bridge-out.c \
+	tools/bridge-in.c \
+	tools/bridge-curve.c
+tools_membridge_CPPFLAGS += $(ZMQ_CFLAGS)
+tools_membridge_LDADD += $(ZMQ_LIBS)
+endif
 endif

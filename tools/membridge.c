@@ -7,6 +7,18 @@
 
 #include "cli.h"
 
+#ifndef MB_HAVE_ZMQ
+/* This build has no libzmq: say so instead of "unknown command". */
+static int no_bridge(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	cli_error("this membridge was built without ZeroMQ, so it has no bridge: configure found no libzmq (Debian: apt install libzmq3-dev) or was given --without-zmq");
+	return CLI_FAILURE;
+}
+#define cli_cmd_bridge no_bridge
+#endif
+
 struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -23,6 +35,7 @@ static const struct command commands[] = {
 	{ "watch", cli_cmd_watch, "show a ring's or a channel's fill level and rates live" },
 	{ "unlock", cli_cmd_unlock, "free a view lock held by a dead process" },
 	{ "bench", cli_cmd_bench, "measure ring throughput and latency here" },
+	{ "bridge", cli_cmd_bridge, "carry messages between a ring or channel and ZeroMQ" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -3,17 +3,34 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "clock.h"
 
 volatile sig_atomic_t cli_stop_signal;
+/* The self-pipe of cli_stop_fd(): -1 until it is asked for. */
+static int stop_pipe[2] = { -1, -1 };
 
 static void on_stop(int sig)
 {
+	int saved = errno;
+
 	cli_stop_signal = sig;
+	if (stop_pipe[1] >= 0 && write(stop_pipe[1], "", 1) < 0) {
+		/* Full: it is readable already. */
+	}
+	errno = saved;
+}
+
+int cli_stop_fd(void)
+{
+	if (stop_pipe[0] < 0 && pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	return stop_pipe[0];
 }
 
 void cli_catch_stop_signals(void)
