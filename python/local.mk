@@ -9,6 +9,7 @@ PY_PACKAGE_FILES = \
 	python/membridge/__init__.py \
 	python/membridge/__init__.pyi \
 	python/membridge/py.typed \
+	python/membridge/_aio.py \
 	python/src/membridge_py.h \
 	python/src/module.c \
 	python/src/errors.c \
