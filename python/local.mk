@@ -23,6 +23,7 @@ EXTRA_DIST += $(PY_PACKAGE_FILES) \
 	python/local.mk \
 	python/tests/conftest.py \
 	python/tests/mbhelpers.py \
+	python/tests/test_aio.py \
 	python/tests/test_bad_input.py \
 	python/tests/test_cli.py \
 	python/tests/test_codec_hypothesis.py \
