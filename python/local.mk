@@ -18,13 +18,21 @@ PY_PACKAGE_FILES = \
 	python/src/shared_memory.c \
 	python/src/mapped_view.c \
 	python/src/lock_guard.c \
-	python/src/spsc.c
+	python/src/spsc.c \
+	python/src/frame_peek.c \
+	python/src/channel.c \
+	python/src/publisher.c \
+	python/src/loan.c \
+	python/src/subscriber.c \
+	python/src/message.c
 EXTRA_DIST += $(PY_PACKAGE_FILES) \
 	python/local.mk \
 	python/tests/conftest.py \
 	python/tests/mbhelpers.py \
 	python/tests/test_aio.py \
 	python/tests/test_bad_input.py \
+	python/tests/test_channel.py \
+	python/tests/test_channel_procs.py \
 	python/tests/test_cli.py \
 	python/tests/test_codec_hypothesis.py \
 	python/tests/test_examples.py \

@@ -327,3 +327,75 @@ PyObject *mb_payload_decode(mb_state *st, const char *payload, size_t len,
 	}
 	return result;
 }
+
+int mb_values_gather(PyObject *item, struct mb_values *vals)
+{
+	return PyList_Check(item) ? mb_values_from_list(item, 0, vals)
+				  : mb_values_from_object(item, vals);
+}
+
+int mb_batch_encode(PyObject *items, const char *fname, struct mb_batch *out)
+{
+	PyObject *seq = PySequence_Fast(items, "a batch is a list of messages");
+	struct mb_values *vals = NULL;
+	Py_ssize_t i, n, ready = 0;
+	size_t total = 0, at = 0;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!seq) {
+		if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+			PyErr_Clear();
+			PyErr_Format(PyExc_TypeError, "%s() takes a list of messages", fname);
+		}
+		return -1;
+	}
+	n = PySequence_Fast_GET_SIZE(seq);
+	vals = PyMem_Calloc(n ? (size_t)n : 1, sizeof(*vals));
+	out->iov = PyMem_Calloc(n ? (size_t)n : 1, sizeof(*out->iov));
+	if (!vals || !out->iov) {
+		PyErr_NoMemory();
+		goto out;
+	}
+	/* Gather every message first, then encode them into one arena. */
+	for (; ready < n; ready++) {
+		size_t len;
+
+		if (mb_values_gather(PySequence_Fast_GET_ITEM(seq, ready), &vals[ready]) < 0)
+			goto out;
+		if (mb_values_size(&vals[ready], &len) < 0) {
+			mb_values_release(&vals[ready]);
+			goto out;
+		}
+		out->iov[ready].len = len;
+		total += len;
+	}
+	out->arena = PyMem_Malloc(total ? total : 1);
+	if (!out->arena) {
+		PyErr_NoMemory();
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (mb_values_encode(&vals[i], out->arena + at, out->iov[i].len) < 0)
+			goto out;
+		out->iov[i].base = out->arena + at;
+		at += out->iov[i].len;
+	}
+	out->count = (size_t)n;
+	ret = 0;
+out:
+	for (i = 0; i < ready; i++)
+		mb_values_release(&vals[i]);
+	PyMem_Free(vals);
+	Py_DECREF(seq);
+	if (ret < 0)
+		mb_batch_release(out);
+	return ret;
+}
+
+void mb_batch_release(struct mb_batch *batch)
+{
+	PyMem_Free(batch->arena);
+	PyMem_Free(batch->iov);
+	memset(batch, 0, sizeof(*batch));
+}

@@ -142,10 +142,104 @@ static PyObject *raise_plain(const struct plain_error *e, PyObject *name)
 	return NULL;
 }
 
+/* The channel's own meanings of errno values (EBUSY, ENOENT... mean
+ * something else there); 1 when it raised, 0 for the general mapping. */
+static int channel_error(mb_state *st, int err, enum mb_op op, PyObject *name, size_t n)
+{
+	switch (err) {
+	case -EAGAIN:
+		if (op == MB_OP_LOAN)
+			raise_os(EAGAIN, name, PyUnicode_FromFormat(
+				"no space in channel '%U' now: subscribers still hold it; pass "
+				"a timeout to wait for them", name));
+		else if (op == MB_OP_SUBSCRIBER)
+			raise_os(EAGAIN, name, PyUnicode_FromFormat(
+				"could not join channel '%U': it is not initialised yet, or the "
+				"publisher kept moving past every start tried; try again", name));
+		else if (op == MB_OP_RECEIVE)
+			return 0;
+		else
+			raise_os(EAGAIN, name, PyUnicode_FromFormat(
+				"channel '%U' is not initialised yet: its creator has not "
+				"finished create_channel(); try again", name));
+		return 1;
+	case -ETIMEDOUT:
+		if (op != MB_OP_LOAN)
+			return 0;
+		PyErr_Format(PyExc_TimeoutError,
+			     "timed out waiting for space in channel '%U': a subscriber holds "
+			     "it back (see Publisher.subscribers() and evict())", name);
+		return 1;
+	case -EINVAL:
+		if (op != MB_OP_CHANNEL)
+			return 0;
+		PyErr_Format(PyExc_ValueError,
+			     "invalid channel shape for '%U': max_message must be 1 to %u, "
+			     "subscribers 1 to %u, data_size a multiple of %u holding at least "
+			     "two records of max_message bytes (None picks one)", name,
+			     MEMBRIDGE_CHANNEL_MAX_MESSAGE, MEMBRIDGE_CHANNEL_MAX_SUBSCRIBERS,
+			     MEMBRIDGE_CHANNEL_ALIGN);
+		return 1;
+	case -EPROTO:
+		raise_os(EPROTO, name, PyUnicode_FromFormat(
+			"channel '%U' was made by a newer libmembridge (a layout version or "
+			"policy flags this one does not know): upgrade membridge", name));
+		return 1;
+	case -EBADMSG:
+		PyErr_Format(st->CorruptSegmentError,
+			     "'%U' is not a channel, or a peer broke it (its header, tail, a "
+			     "record or a position is invalid)", name);
+		return 1;
+	case -EBUSY:
+		raise_os(EBUSY, name, PyUnicode_FromFormat(
+			"channel '%U' already has a live publisher (in this process or "
+			"another): close it first (a dead publisher's place is taken over)",
+			name));
+		return 1;
+	case -EUSERS:
+		raise_os(EUSERS, name, PyUnicode_FromFormat(
+			"every subscriber slot of channel '%U' (%zu) holds a live subscriber: "
+			"close one, have the publisher evict() one, or make the channel with "
+			"more subscribers", name, n));
+		return 1;
+	case -EMSGSIZE:
+		PyErr_Format(PyExc_ValueError,
+			     "message too large for channel '%U': its max_message is %zu bytes",
+			     name, n);
+		return 1;
+	case -ENOBUFS:
+		PyErr_Format(PyExc_ValueError,
+			     "the loan cannot fit in channel '%U' beside the loans not yet "
+			     "published: publish them first", name);
+		return 1;
+	case -ECONNRESET:
+		if (op == MB_OP_RECEIVE)
+			raise_os(ECONNRESET, name, PyUnicode_FromFormat(
+				"this subscriber of channel '%U' was evicted by the publisher: "
+				"close it and subscribe again (from the newest message)", name));
+		else
+			raise_os(ECONNRESET, name, PyUnicode_FromFormat(
+				"another process took channel '%U' over: this publisher is no "
+				"longer its publisher; close it", name));
+		return 1;
+	case -ENOENT:
+		if (op != MB_OP_EVICT)
+			return 0;
+		PyErr_Format(PyExc_ValueError,
+			     "no subscriber in slot %zu of channel '%U' (see "
+			     "Publisher.subscribers())", n, name);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 PyObject *mb_py_raise(mb_state *st, int err, enum mb_op op, PyObject *name, size_t n)
 {
 	size_t i;
 
+	if (op >= MB_OP_CHANNEL && channel_error(st, err, op, name, n))
+		return NULL;
 	for (i = 0; i < sizeof(plain_errors) / sizeof(plain_errors[0]); i++)
 		if (plain_errors[i].err == err)
 			return raise_plain(&plain_errors[i], name);

@@ -25,6 +25,13 @@ typedef struct {
 	PyTypeObject *MappedView;
 	PyTypeObject *SpscRingBuffer;
 	PyTypeObject *LockGuard;
+	PyTypeObject *FramePeek;
+	PyTypeObject *Publisher;
+	PyTypeObject *Loan;
+	PyTypeObject *Subscriber;
+	PyTypeObject *Message;
+	PyTypeObject *ChannelConfig;
+	PyTypeObject *SubscriberInfo;
 	PyObject *CorruptSegmentError;
 	PyObject *MessageDecodeError;
 	PyObject *MessageUnicodeError;
@@ -47,10 +54,52 @@ extern PyType_Spec mb_shared_memory_spec;
 extern PyType_Spec mb_mapped_view_spec;
 extern PyType_Spec mb_spsc_spec;
 extern PyType_Spec mb_lock_guard_spec;
+extern PyType_Spec mb_frame_peek_spec;
+extern PyType_Spec mb_publisher_spec;
+extern PyType_Spec mb_loan_spec;
+extern PyType_Spec mb_subscriber_spec;
+extern PyType_Spec mb_message_spec;
 
 /* Wrap a freshly opened view or ring; takes ownership of the C handle. */
 PyObject *mb_mapped_view_new(mb_state *st, struct membridge_view *view, PyObject *name);
 PyObject *mb_spsc_new(mb_state *st, struct membridge_spsc *spsc, PyObject *name);
+
+/* The ring's peek(): see the next frame (1, *frame set), or find none
+ * within the timeout (0), or fail (-1 with an exception); while a frame is
+ * peeked the ring refuses other calls. End it by consuming the frame or
+ * not (-1 with an exception if consume fails). */
+int mb_spsc_peek_begin(PyObject *ring, int64_t timeout_ns, struct membridge_frame *frame);
+int mb_spsc_peek_end(PyObject *ring, const struct membridge_frame *frame, int consume);
+/* The context manager of SpscRingBuffer.peek(). */
+PyObject *mb_frame_peek_new(mb_state *st, PyObject *ring, int64_t timeout_ns);
+
+/* The channel's handles, wrapping a freshly opened C handle (owned). */
+PyObject *mb_publisher_new(mb_state *st, struct membridge_publisher *pub, PyObject *name,
+			   const struct membridge_channel_config *cfg);
+PyObject *mb_subscriber_new(mb_state *st, struct membridge_subscriber *sub, PyObject *name,
+			    const struct membridge_channel_config *cfg);
+/* ChannelConfig and SubscriberInfo types (named tuples), made at module init. */
+int mb_channel_types_init(PyObject *module, mb_state *st);
+PyObject *mb_channel_config_new(mb_state *st, const struct membridge_channel_config *cfg);
+PyObject *mb_subscriber_info_new(mb_state *st, const struct membridge_subscriber_info *info);
+
+/* What a Loan asks of its publisher: loan nbytes (0, or -1 with an
+ * exception), shorten it, and end it by publishing it or not. */
+int mb_publisher_loan(PyObject *pub, size_t nbytes, int64_t timeout_ns, void **data);
+int mb_publisher_shrink(PyObject *pub, size_t nbytes);
+int mb_publisher_end_loan(PyObject *pub, int publish);
+/* The context manager of Publisher.loan(). */
+PyObject *mb_loan_new(mb_state *st, PyObject *pub, size_t nbytes, int64_t timeout_ns);
+
+/* A received message, held until it is released: the subscriber releases
+ * its C messages when the last Message it holds is released. */
+PyObject *mb_message_new(mb_state *st, PyObject *sub, const struct membridge_message *msg);
+/* What a Message asks of its subscriber: whether its handle is still open
+ * (messages of a closed subscriber are gone), a buffer export more or less,
+ * and that it is released. */
+int mb_subscriber_is_open(PyObject *sub);
+void mb_subscriber_exports(PyObject *sub, int delta);
+void mb_subscriber_drop(PyObject *sub);
 
 /* Take (write or read) or release a MappedView's lock; -1 with an exception. */
 int mb_mapped_view_lock(PyObject *view, int write, int64_t timeout_ns);
@@ -73,6 +122,12 @@ enum mb_op {
 	MB_OP_BREAK,
 	MB_OP_PUSH,   /* n = ring capacity */
 	MB_OP_POP,    /* n = bytes the next message needs (pop_into) */
+	MB_OP_CHANNEL,    /* making or opening a channel and its handles */
+	MB_OP_PUBLISHER,  /* publisher_open */
+	MB_OP_SUBSCRIBER, /* subscriber_open; n = subscriber slots */
+	MB_OP_LOAN,       /* loan, send, publish; n = max_message */
+	MB_OP_RECEIVE,    /* receive and release */
+	MB_OP_EVICT,      /* n = the slot */
 };
 
 /* Raised (with a Python exception already set) instead of an errno value. */
@@ -110,6 +165,9 @@ struct mb_values {
 int mb_values_from_object(PyObject *obj, struct mb_values *out);
 /* The elements of a list; depth 1 accepts lists of scalars inside it. */
 int mb_values_from_list(PyObject *list, int depth, struct mb_values *out);
+/* One message's values, as push() takes them: a list element by element,
+ * anything else as one value. */
+int mb_values_gather(PyObject *item, struct mb_values *out);
 void mb_values_release(struct mb_values *vals);
 
 /* The encoded size of the gathered values; OverflowError if a str is too
@@ -117,6 +175,16 @@ void mb_values_release(struct mb_values *vals);
 int mb_values_size(const struct mb_values *vals, size_t *len);
 /* Encode them into buf of len = mb_values_size() bytes. */
 int mb_values_encode(const struct mb_values *vals, void *buf, size_t len);
+
+/* The messages of a push_many() or publish_many(): each item encoded as
+ * push() does, back to back in one arena. */
+struct mb_batch {
+	struct membridge_iovec *iov;
+	size_t count;
+	char *arena;
+};
+int mb_batch_encode(PyObject *items, const char *fname, struct mb_batch *out);
+void mb_batch_release(struct mb_batch *batch);
 
 /* A decode tag (str) into a type; ValueError for unknown tags. */
 int mb_tag_parse(PyObject *tag, enum membridge_type *type);

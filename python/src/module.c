@@ -43,7 +43,13 @@ static int module_exec(PyObject *module)
 	if (add_type(module, &mb_shared_memory_spec, &st->SharedMemory) < 0 ||
 	    add_type(module, &mb_mapped_view_spec, &st->MappedView) < 0 ||
 	    add_type(module, &mb_spsc_spec, &st->SpscRingBuffer) < 0 ||
-	    add_type(module, &mb_lock_guard_spec, &st->LockGuard) < 0)
+	    add_type(module, &mb_lock_guard_spec, &st->LockGuard) < 0 ||
+	    add_type(module, &mb_frame_peek_spec, &st->FramePeek) < 0 ||
+	    add_type(module, &mb_publisher_spec, &st->Publisher) < 0 ||
+	    add_type(module, &mb_loan_spec, &st->Loan) < 0 ||
+	    add_type(module, &mb_subscriber_spec, &st->Subscriber) < 0 ||
+	    add_type(module, &mb_message_spec, &st->Message) < 0 ||
+	    mb_channel_types_init(module, st) < 0)
 		return -1;
 	if (add_exception(module, "membridge.CorruptSegmentError",
 			  "Shared state written by a peer (ring header, frame length, lock word) "
@@ -75,6 +81,13 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
 	Py_VISIT(st->MappedView);
 	Py_VISIT(st->SpscRingBuffer);
 	Py_VISIT(st->LockGuard);
+	Py_VISIT(st->FramePeek);
+	Py_VISIT(st->Publisher);
+	Py_VISIT(st->Loan);
+	Py_VISIT(st->Subscriber);
+	Py_VISIT(st->Message);
+	Py_VISIT(st->ChannelConfig);
+	Py_VISIT(st->SubscriberInfo);
 	Py_VISIT(st->CorruptSegmentError);
 	Py_VISIT(st->MessageDecodeError);
 	Py_VISIT(st->MessageUnicodeError);
@@ -89,6 +102,13 @@ static int module_clear(PyObject *module)
 	Py_CLEAR(st->MappedView);
 	Py_CLEAR(st->SpscRingBuffer);
 	Py_CLEAR(st->LockGuard);
+	Py_CLEAR(st->FramePeek);
+	Py_CLEAR(st->Publisher);
+	Py_CLEAR(st->Loan);
+	Py_CLEAR(st->Subscriber);
+	Py_CLEAR(st->Message);
+	Py_CLEAR(st->ChannelConfig);
+	Py_CLEAR(st->SubscriberInfo);
 	Py_CLEAR(st->CorruptSegmentError);
 	Py_CLEAR(st->MessageDecodeError);
 	Py_CLEAR(st->MessageUnicodeError);
@@ -106,8 +126,9 @@ static PyModuleDef_Slot module_slots[] = {
 };
 
 PyDoc_STRVAR(module_doc,
-"Named cross-process shared memory: a locked sequential view and a\n"
-"single-producer/single-consumer message ring, over libmembridge.");
+"Named cross-process shared memory: a locked sequential view, a\n"
+"single-producer/single-consumer message ring and a zero-copy\n"
+"publish/subscribe channel, over libmembridge.");
 
 static struct PyModuleDef module_def = {
 	PyModuleDef_HEAD_INIT,

@@ -10,6 +10,7 @@ typedef struct {
 	PyObject *name;
 	size_t capacity;
 	int busy;  /* a call is waiting with the GIL released */
+	int peeking;  /* a peek() block is open on a frame */
 	PyObject *tag;  /* the str last given as a tag (usually an interned literal) */
 	enum membridge_type tag_type;  /* ...and what it parsed to */
 } SpscObject;
@@ -26,6 +27,7 @@ PyObject *mb_spsc_new(mb_state *st, struct membridge_spsc *spsc, PyObject *name)
 	self->name = Py_NewRef(name);
 	self->capacity = membridge_spsc_capacity(spsc);
 	self->busy = 0;
+	self->peeking = 0;
 	self->tag = NULL;
 	self->tag_type = MEMBRIDGE_BYTES;
 	PyObject_GC_Track(self);
@@ -42,6 +44,10 @@ static struct membridge_spsc *handle(SpscObject *self)
 		PyErr_Format(PyExc_RuntimeError,
 			     "SpscRingBuffer '%U' is in use by another thread: give each thread "
 			     "its own handle", self->name);
+	else if (self->peeking)
+		PyErr_Format(PyExc_RuntimeError,
+			     "a peek() block of SpscRingBuffer '%U' is open: finish it first",
+			     self->name);
 	else
 		return self->spsc;
 	return NULL;
@@ -145,8 +151,7 @@ static PyObject *push_value(SpscObject *self, PyObject *data, int64_t ns)
 	size_t len;
 	int ret;
 
-	if ((PyList_Check(data) ? mb_values_from_list(data, 0, &vals)
-				: mb_values_from_object(data, &vals)) < 0)
+	if (mb_values_gather(data, &vals) < 0)
 		return NULL;
 	ret = mb_values_size(&vals, &len);
 	/* Short messages, the common case, are encoded on the stack. */
@@ -217,69 +222,24 @@ PyDoc_STRVAR(push_many_doc,
 static PyObject *sp_push_many(SpscObject *self, PyObject *args, PyObject *kwargs)
 {
 	static char *kwlist[] = {"items", "timeout", NULL};
-	PyObject *items, *timeout = Py_None, *seq, *result = NULL;
+	PyObject *items, *timeout = Py_None, *result = NULL;
 	struct push_call c = {NULL, NULL, 0, 0};
-	struct membridge_iovec *iov = NULL;
-	struct mb_values *vals = NULL;
-	Py_ssize_t i, n, ready = 0;
-	size_t total = 0, at = 0;
-	char *arena = NULL;
+	struct mb_batch batch;
 	int64_t ns;
 	int ret;
 
 	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O:push_many", kwlist, &items, &timeout) ||
-	    !(c.spsc = handle(self)) || mb_timeout_parse(timeout, MEMBRIDGE_NO_WAIT, &ns) < 0)
+	    !(c.spsc = handle(self)) || mb_timeout_parse(timeout, MEMBRIDGE_NO_WAIT, &ns) < 0 ||
+	    mb_batch_encode(items, "push_many", &batch) < 0)
 		return NULL;
-	seq = PySequence_Fast(items, "push_many() takes a list of messages");
-	if (!seq)
-		return NULL;
-	n = PySequence_Fast_GET_SIZE(seq);
-	vals = PyMem_Calloc(n ? (size_t)n : 1, sizeof(*vals));
-	iov = PyMem_Calloc(n ? (size_t)n : 1, sizeof(*iov));
-	if (!vals || !iov) {
-		PyErr_NoMemory();
-		goto out;
-	}
-	/* Gather every message first, then encode them into one arena. */
-	for (; ready < n; ready++) {
-		PyObject *item = PySequence_Fast_GET_ITEM(seq, ready);
-		size_t len;
-
-		if ((PyList_Check(item) ? mb_values_from_list(item, 0, &vals[ready])
-					: mb_values_from_object(item, &vals[ready])) < 0)
-			goto out;
-		if (mb_values_size(&vals[ready], &len) < 0) {
-			mb_values_release(&vals[ready]);
-			goto out;
-		}
-		iov[ready].len = len;
-		total += len;
-	}
-	arena = PyMem_Malloc(total ? total : 1);
-	if (!arena) {
-		PyErr_NoMemory();
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (mb_values_encode(&vals[i], arena + at, iov[i].len) < 0)
-			goto out;
-		iov[i].base = arena + at;
-		at += iov[i].len;
-	}
-	c.iov = iov;
-	c.count = (size_t)n;
-	ret = n ? run(self, push_batch_once, &c, ns) : 0;
+	c.iov = batch.iov;
+	c.count = batch.count;
+	ret = batch.count ? run(self, push_batch_once, &c, ns) : 0;
 	if (ret == 0 || empty_or_full(ret))
 		result = PyLong_FromSize_t(c.pushed);
 	else
 		fail(self, ret, MB_OP_PUSH, self->capacity);
-out:
-	for (i = 0; i < ready; i++)
-		mb_values_release(&vals[i]);
-	PyMem_Free(arena);
-	PyMem_Free(iov);
-	PyMem_Free(vals);
-	Py_DECREF(seq);
+	mb_batch_release(&batch);
 	return result;
 }
 
@@ -567,6 +527,103 @@ static PyObject *sp_pop_into(SpscObject *self, PyObject *const *args, Py_ssize_t
 	return fail(self, ret, MB_OP_POP, c.len);
 }
 
+int mb_spsc_peek_begin(PyObject *ring, int64_t timeout_ns, struct membridge_frame *frame)
+{
+	SpscObject *self = (SpscObject *)ring;
+	struct peek_call c = {handle(self)};
+	int ret;
+
+	if (!c.spsc)
+		return -1;
+	ret = run(self, peek_once, &c, timeout_ns);
+	if (empty_or_full(ret))
+		return 0;
+	if (ret < 0) {
+		fail(self, ret, MB_OP_POP, 0);
+		return -1;
+	}
+	*frame = c.frame;
+	self->peeking = 1;
+	return 1;
+}
+
+int mb_spsc_peek_end(PyObject *ring, const struct membridge_frame *frame, int consume)
+{
+	SpscObject *self = (SpscObject *)ring;
+	int ret;
+
+	self->peeking = 0;
+	if (!consume || !self->spsc)
+		return 0;
+	ret = membridge_spsc_consume(self->spsc, frame);
+	/* As in take(): our own peek's frame is never unpublished. */
+	if (ret == -EINVAL)
+		ret = -EBADMSG;
+	if (ret < 0) {
+		fail(self, ret, MB_OP_POP, 0);
+		return -1;
+	}
+	return 0;
+}
+
+PyDoc_STRVAR(peek_doc,
+"peek(timeout=None) -> context manager\n"
+"\n"
+"`with ring.peek() as payload:` gives a read-only memoryview of the next\n"
+"message's payload in place, without taking it; None when the ring has no\n"
+"message (timeout None tries once, a number of seconds waits). The message\n"
+"is consumed when the block ends normally and stays in the ring if it\n"
+"raised. A payload that wraps round the end of the ring is copied once. While\n"
+"the block is open the ring takes no other call; BufferError (and nothing\n"
+"consumed) if a view of the payload outlives the block.");
+
+static PyObject *sp_peek(SpscObject *self, PyObject *args, PyObject *kwargs)
+{
+	static char *kwlist[] = {"timeout", NULL};
+	PyObject *timeout = Py_None;
+	int64_t ns;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:peek", kwlist, &timeout) ||
+	    !handle(self) || mb_timeout_parse(timeout, MEMBRIDGE_NO_WAIT, &ns) < 0)
+		return NULL;
+	return mb_frame_peek_new(mb_state_of((PyObject *)self), (PyObject *)self, ns);
+}
+
+/* A ring descriptor from membridge_spsc_data_fd or _space_fd. */
+static PyObject *fileno_of(SpscObject *self, int (*get)(struct membridge_spsc *))
+{
+	int fd;
+
+	if (!handle(self))
+		return NULL;
+	fd = get(self->spsc);
+	return fd < 0 ? fail(self, fd, MB_OP_POP, 0) : PyLong_FromLong(fd);
+}
+
+PyDoc_STRVAR(data_fileno_doc,
+"data_fileno() -> int\n"
+"\n"
+"A descriptor (Linux) that becomes readable when a message may be waiting:\n"
+"pop until it returns None, then wait on it (select/poll, an event loop).\n"
+"Only pushes by this library ring it; it belongs to the ring handle.\n"
+"OSError (ENOTSUP) elsewhere.");
+
+static PyObject *sp_data_fileno(SpscObject *self, PyObject *unused)
+{
+	return fileno_of(self, membridge_spsc_data_fd);
+}
+
+PyDoc_STRVAR(space_fileno_doc,
+"space_fileno() -> int\n"
+"\n"
+"A descriptor (Linux) that becomes readable when space may have come: push\n"
+"until it returns False, then wait on it. As data_fileno() otherwise.");
+
+static PyObject *sp_space_fileno(SpscObject *self, PyObject *unused)
+{
+	return fileno_of(self, membridge_spsc_space_fd);
+}
+
 PyDoc_STRVAR(used_doc, "used() -> int\n\nBytes in use, frame headers included.");
 
 static PyObject *sp_used(SpscObject *self, PyObject *unused)
@@ -635,6 +692,12 @@ static int release(SpscObject *self)
 	if (self->busy) {
 		PyErr_Format(PyExc_RuntimeError,
 			     "SpscRingBuffer '%U' is in use by another thread", self->name);
+		return -1;
+	}
+	if (self->peeking) {
+		PyErr_Format(PyExc_BufferError,
+			     "cannot close SpscRingBuffer '%U': a peek() block is open (its "
+			     "memoryview points into the segment)", self->name);
 		return -1;
 	}
 	self->spsc = NULL;
@@ -720,6 +783,9 @@ static PyMethodDef sp_methods[] = {
 	{"pop_mixed", FASTCALL_KW(sp_pop_mixed), pop_mixed_doc},
 	{"pop_many", VARARGS_KW(sp_pop_many), pop_many_doc},
 	{"pop_into", FASTCALL_KW(sp_pop_into), pop_into_doc},
+	{"peek", VARARGS_KW(sp_peek), peek_doc},
+	{"data_fileno", (PyCFunction)sp_data_fileno, METH_NOARGS, data_fileno_doc},
+	{"space_fileno", (PyCFunction)sp_space_fileno, METH_NOARGS, space_fileno_doc},
 	{"used", (PyCFunction)sp_used, METH_NOARGS, used_doc},
 	{"free", (PyCFunction)sp_free, METH_NOARGS, free_doc},
 	{"capacity", (PyCFunction)sp_capacity, METH_NOARGS, capacity_doc},

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/* Subscriber: one reader of a channel; receives messages in place. */
+#include "membridge_py.h"
+
+#include <errno.h>
+
+typedef struct {
+	PyObject_HEAD
+	struct membridge_subscriber *sub;
+	PyObject *name;
+	unsigned slot;
+	size_t max_batch;    /* the most messages the data area can hold */
+	Py_ssize_t held;     /* Messages received and not yet released */
+	Py_ssize_t exports;  /* live buffer exports of those */
+	int busy;            /* a call is waiting with the GIL released */
+} SubscriberObject;
+
+PyObject *mb_subscriber_new(mb_state *st, struct membridge_subscriber *sub, PyObject *name,
+			    const struct membridge_channel_config *cfg)
+{
+	SubscriberObject *self = PyObject_GC_New(SubscriberObject, st->Subscriber);
+
+	if (!self) {
+		membridge_subscriber_close(sub);
+		return NULL;
+	}
+	self->sub = sub;
+	self->name = Py_NewRef(name);
+	self->slot = membridge_subscriber_slot(sub);
+	self->max_batch = (size_t)(cfg->data_size / MEMBRIDGE_CHANNEL_ALIGN);
+	self->held = 0;
+	self->exports = 0;
+	self->busy = 0;
+	PyObject_GC_Track(self);
+	return (PyObject *)self;
+}
+
+/* The C subscriber, or an exception if closed or waiting in another thread. */
+static struct membridge_subscriber *handle(SubscriberObject *self)
+{
+	if (!self->sub)
+		PyErr_Format(PyExc_ValueError, "Subscriber of '%U' is closed", self->name);
+	else if (self->busy)
+		PyErr_Format(PyExc_RuntimeError,
+			     "Subscriber of '%U' is in use by another thread: one thread at a "
+			     "time per handle", self->name);
+	else
+		return self->sub;
+	return NULL;
+}
+
+static PyObject *fail(SubscriberObject *self, int err)
+{
+	return mb_py_raise(mb_state_of((PyObject *)self), err, MB_OP_RECEIVE, self->name, 0);
+}
+
+static int none_came(int ret)
+{
+	return ret == -EAGAIN || ret == -ETIMEDOUT;
+}
+
+/* Release the C messages once no Message holds one: the library releases
+ * everything received so far in one call. */
+static void settle(SubscriberObject *self)
+{
+	if (self->held == 0 && self->sub)
+		membridge_subscriber_release(self->sub);
+}
+
+int mb_subscriber_is_open(PyObject *obj)
+{
+	return ((SubscriberObject *)obj)->sub != NULL;
+}
+
+void mb_subscriber_exports(PyObject *obj, int delta)
+{
+	((SubscriberObject *)obj)->exports += delta;
+}
+
+void mb_subscriber_drop(PyObject *obj)
+{
+	SubscriberObject *self = (SubscriberObject *)obj;
+
+	self->held--;
+	settle(self);
+}
+
+struct receive_call {
+	struct membridge_subscriber *sub;
+	struct membridge_message *msgs;
+	size_t max;
+	int count;
+};
+
+static int receive_once(void *ctx, int64_t timeout_ns)
+{
+	struct receive_call *c = ctx;
+
+	c->count = membridge_subscriber_receive_batch(c->sub, c->msgs, c->max, timeout_ns);
+	return c->count < 0 ? c->count : 0;
+}
+
+/* Wait for up to `max` messages as the timeout says: how many came (0 if
+ * none), or -1 with an exception. */
+static int receive(SubscriberObject *self, PyObject *timeout, struct membridge_message *msgs,
+		   size_t max)
+{
+	struct receive_call c = {self->sub, msgs, max, 0};
+	int64_t ns;
+	int ret;
+
+	if (mb_timeout_parse(timeout, MEMBRIDGE_NO_WAIT, &ns) < 0)
+		return -1;
+	self->busy = 1;
+	ret = mb_wait(receive_once, &c, ns);
+	self->busy = 0;
+	if (none_came(ret))
+		return 0;
+	if (ret < 0) {
+		fail(self, ret);
+		return -1;
+	}
+	return c.count;
+}
+
+/* A Message for a received message; the subscriber holds it until released. */
+static PyObject *wrap(SubscriberObject *self, const struct membridge_message *msg)
+{
+	PyObject *m = mb_message_new(mb_state_of((PyObject *)self), (PyObject *)self, msg);
+
+	if (m)
+		self->held++;
+	return m;
+}
+
+PyDoc_STRVAR(receive_doc,
+"receive(timeout=None) -> Message | None\n"
+"\n"
+"The next message, in place in the segment (no copy): a read-only buffer\n"
+"(memoryview(msg), bytes(msg), len(msg), msg.seq) valid until msg.release().\n"
+"None when none came: timeout None tries once, a number of seconds waits\n"
+"(GIL released, interruptible). ConnectionResetError once the publisher\n"
+"evicted this subscriber. The library releases a subscriber's messages all\n"
+"at once: their space goes back to the publisher when every Message\n"
+"received is released, so release each one soon.");
+
+static PyObject *sb_receive(SubscriberObject *self, PyObject *args, PyObject *kwargs)
+{
+	static char *kwlist[] = {"timeout", NULL};
+	PyObject *timeout = Py_None;
+	struct membridge_message msg;
+	int n;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:receive", kwlist, &timeout) ||
+	    !handle(self))
+		return NULL;
+	n = receive(self, timeout, &msg, 1);
+	if (n <= 0)
+		return n < 0 ? NULL : Py_NewRef(Py_None);
+	return wrap(self, &msg);
+}
+
+PyDoc_STRVAR(receive_many_doc,
+"receive_many(max_count, timeout=None) -> list[Message]\n"
+"\n"
+"Up to `max_count` messages waiting now, each as receive() returns it;\n"
+"timeout waits only for the first; [] when none came.");
+
+static PyObject *sb_receive_many(SubscriberObject *self, PyObject *args, PyObject *kwargs)
+{
+	static char *kwlist[] = {"max_count", "timeout", NULL};
+	PyObject *timeout = Py_None, *list = NULL;
+	struct membridge_message *msgs;
+	Py_ssize_t max_count;
+	size_t max;
+	int i, n;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "n|O:receive_many", kwlist, &max_count,
+					 &timeout) ||
+	    !handle(self))
+		return NULL;
+	if (max_count < 0)
+		return PyErr_Format(PyExc_ValueError, "max_count must be >= 0, not %zd", max_count);
+	if (max_count == 0)
+		return PyList_New(0);
+	/* No more messages can be in flight than records fit in the data area. */
+	max = (size_t)max_count < self->max_batch ? (size_t)max_count : self->max_batch;
+	msgs = PyMem_Calloc(max, sizeof(*msgs));
+	if (!msgs)
+		return PyErr_NoMemory();
+	n = receive(self, timeout, msgs, max);
+	if (n >= 0)
+		list = PyList_New(0);
+	for (i = 0; list && i < n; i++) {
+		PyObject *m = wrap(self, &msgs[i]);
+
+		if (!m || PyList_Append(list, m) < 0)
+			Py_CLEAR(list);
+		Py_XDECREF(m);
+	}
+	PyMem_Free(msgs);
+	if (!list)
+		settle(self); /* the messages no Message took */
+	return list;
+}
+
+/* Receive one message, copy it out (decoded with a tag) and let it go:
+ * released at once unless other Messages are held. */
+static PyObject *receive_copy(SubscriberObject *self, PyObject *timeout, int tagged,
+			      enum membridge_type type)
+{
+	struct membridge_message msg;
+	PyObject *result;
+	int n = receive(self, timeout, &msg, 1);
+
+	if (n <= 0)
+		return n < 0 ? NULL : Py_NewRef(Py_None);
+	if (tagged)
+		result = mb_payload_decode(mb_state_of((PyObject *)self), msg.data, msg.len, type,
+					   NULL);
+	else
+		result = PyBytes_FromStringAndSize(msg.data, (Py_ssize_t)msg.len);
+	settle(self);
+	return result;
+}
+
+PyDoc_STRVAR(receive_bytes_doc,
+"receive_bytes(timeout=None) -> bytes | None\n"
+"\n"
+"The next message copied into bytes and released (its space is freed at\n"
+"once unless Messages from receive() are still held); None as for receive().");
+
+static PyObject *sb_receive_bytes(SubscriberObject *self, PyObject *args, PyObject *kwargs)
+{
+	static char *kwlist[] = {"timeout", NULL};
+	PyObject *timeout = Py_None;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:receive_bytes", kwlist, &timeout) ||
+	    !handle(self))
+		return NULL;
+	return receive_copy(self, timeout, 0, MEMBRIDGE_BYTES);
+}
+
+PyDoc_STRVAR(receive_value_doc,
+"receive_value(tag=None, timeout=None) -> value | bytes | None\n"
+"\n"
+"The next message decoded as SpscRingBuffer.pop(tag) decodes it (the first\n"
+"value of type `tag`, or its bytes without a tag), then released as\n"
+"receive_bytes() does. None when none came; a message that cannot be decoded\n"
+"is consumed and raises MessageDecodeError with the payload in `.raw`.");
+
+static PyObject *sb_receive_value(SubscriberObject *self, PyObject *args, PyObject *kwargs)
+{
+	static char *kwlist[] = {"tag", "timeout", NULL};
+	PyObject *tag = Py_None, *timeout = Py_None;
+	enum membridge_type type = MEMBRIDGE_BYTES;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|OO:receive_value", kwlist, &tag,
+					 &timeout) ||
+	    !handle(self) || (tag != Py_None && mb_tag_parse(tag, &type) < 0))
+		return NULL;
+	return receive_copy(self, timeout, tag != Py_None, type);
+}
+
+PyDoc_STRVAR(fileno_doc,
+"fileno() -> int\n"
+"\n"
+"A descriptor (Linux) that becomes readable when a message may be waiting:\n"
+"receive with timeout=None until it returns None, then wait on it with\n"
+"select/poll or an event loop. It belongs to the subscriber (closed by\n"
+"close()); a wake-up may be spurious. OSError (ENOTSUP) elsewhere.");
+
+static PyObject *sb_fileno(SubscriberObject *self, PyObject *unused)
+{
+	int fd;
+
+	if (!handle(self))
+		return NULL;
+	fd = membridge_subscriber_fd(self->sub);
+	return fd < 0 ? mb_py_raise(mb_state_of((PyObject *)self), fd, MB_OP_CHANNEL, self->name,
+				    0)
+		      : PyLong_FromLong(fd);
+}
+
+static int release(SubscriberObject *self)
+{
+	struct membridge_subscriber *sub = self->sub;
+
+	if (!sub)
+		return 0;
+	if (self->busy) {
+		PyErr_Format(PyExc_RuntimeError,
+			     "Subscriber of '%U' is in use by another thread", self->name);
+		return -1;
+	}
+	if (self->exports > 0) {
+		PyErr_Format(PyExc_BufferError,
+			     "cannot close Subscriber of '%U': %zd buffer(s) of its messages "
+			     "(memoryview, numpy...) still point into the segment; release them "
+			     "first", self->name, self->exports);
+		return -1;
+	}
+	self->sub = NULL;
+	Py_BEGIN_ALLOW_THREADS
+	membridge_subscriber_close(sub);
+	Py_END_ALLOW_THREADS
+	return 0;
+}
+
+PyDoc_STRVAR(close_doc,
+"close() -> None\n"
+"\n"
+"Release every message and leave the channel; Messages still held can no\n"
+"longer be read (ValueError). BufferError while a buffer of one is alive. A\n"
+"second close() does nothing.");
+
+static PyObject *sb_close(SubscriberObject *self, PyObject *unused)
+{
+	if (release(self) < 0)
+		return NULL;
+	Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(enter_doc, "__enter__() -> Subscriber\n\nReturn self.");
+
+static PyObject *sb_enter(SubscriberObject *self, PyObject *unused)
+{
+	if (!handle(self))
+		return NULL;
+	return Py_NewRef(self);
+}
+
+PyDoc_STRVAR(exit_doc, "__exit__(*exc) -> None\n\nClose the subscriber.");
+
+static PyObject *sb_exit(SubscriberObject *self, PyObject *args)
+{
+	return sb_close(self, NULL);
+}
+
+PyDoc_STRVAR(slot_doc, "This subscriber's slot number, 0 to subscribers - 1.");
+
+static PyObject *sb_get_slot(SubscriberObject *self, void *closure)
+{
+	return PyLong_FromUnsignedLong(self->slot);
+}
+
+static PyGetSetDef sb_getset[] = {
+	{"slot", (getter)sb_get_slot, NULL, slot_doc, NULL},
+	{NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyObject *sb_repr(SubscriberObject *self)
+{
+	return PyUnicode_FromFormat("<membridge.Subscriber name=%R slot=%u held=%zd %s>",
+				    self->name, self->slot, self->held,
+				    self->sub ? "open" : "closed");
+}
+
+static void sb_finalize(SubscriberObject *self)
+{
+	PyObject *type, *value, *tb;
+
+	PyErr_Fetch(&type, &value, &tb);
+	if (release(self) < 0)
+		PyErr_WriteUnraisable((PyObject *)self);
+	PyErr_Restore(type, value, tb);
+}
+
+static int sb_traverse(SubscriberObject *self, visitproc visit, void *arg)
+{
+	Py_VISIT(Py_TYPE(self));
+	return 0;
+}
+
+static void sb_dealloc(SubscriberObject *self)
+{
+	PyTypeObject *type = Py_TYPE(self);
+
+	PyObject_GC_UnTrack(self);
+	if (PyObject_CallFinalizerFromDealloc((PyObject *)self) < 0)
+		return;
+	Py_CLEAR(self->name);
+	type->tp_free(self);
+	Py_DECREF(type);
+}
+
+static PyMethodDef sb_methods[] = {
+	{"receive", VARARGS_KW(sb_receive), receive_doc},
+	{"receive_many", VARARGS_KW(sb_receive_many), receive_many_doc},
+	{"receive_bytes", VARARGS_KW(sb_receive_bytes), receive_bytes_doc},
+	{"receive_value", VARARGS_KW(sb_receive_value), receive_value_doc},
+	{"fileno", (PyCFunction)sb_fileno, METH_NOARGS, fileno_doc},
+	{"close", (PyCFunction)sb_close, METH_NOARGS, close_doc},
+	{"__enter__", (PyCFunction)sb_enter, METH_NOARGS, enter_doc},
+	{"__exit__", (PyCFunction)sb_exit, METH_VARARGS, exit_doc},
+	{NULL, NULL, 0, NULL},
+};
+
+PyDoc_STRVAR(sb_doc,
+"A subscriber of a channel: receives every message published after it\n"
+"joined, in order, exactly once.\n"
+"\n"
+"Made by SharedMemory.subscriber(). Messages are read in place; the space of\n"
+"the messages it holds stays taken until they are released, which holds the\n"
+"publisher back once the channel is full. The handle keeps the segment\n"
+"mapped after the SharedMemory is closed, and each Message keeps its\n"
+"Subscriber alive.\n"
+"\n"
+"Timeouts are in seconds: None tries once, math.inf waits without limit.");
+
+static PyType_Slot sb_slots[] = {
+	{Py_tp_doc, (void *)sb_doc},
+	{Py_tp_methods, sb_methods},
+	{Py_tp_getset, sb_getset},
+	{Py_tp_repr, sb_repr},
+	{Py_tp_finalize, sb_finalize},
+	{Py_tp_traverse, sb_traverse},
+	{Py_tp_dealloc, sb_dealloc},
+	{0, NULL},
+};
+
+PyType_Spec mb_subscriber_spec = {
+	.name = "membridge.Subscriber",
+	.basicsize = sizeof(SubscriberObject),
+	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
+		 Py_TPFLAGS_DISALLOW_INSTANTIATION,
+	.slots = sb_slots,
+};
