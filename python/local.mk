@@ -24,7 +24,8 @@ PY_PACKAGE_FILES = \
 	python/src/publisher.c \
 	python/src/loan.c \
 	python/src/subscriber.c \
-	python/src/message.c
+	python/src/message.c \
+	python/src/aio.c
 EXTRA_DIST += $(PY_PACKAGE_FILES) \
 	python/local.mk \
 	python/tests/conftest.py \

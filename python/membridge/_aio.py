@@ -22,6 +22,7 @@ descriptor and loop wakes them all.
 """
 import asyncio
 import math
+import numbers
 import weakref
 
 __all__ = ["AsyncLoan", "loan_async", "pop_async", "publish_async", "push_async",
@@ -41,11 +42,10 @@ def _deadline(loop, timeout, what):
         raise ValueError("%s: timeout must be a number of seconds >= 0 or math.inf "
                          "(to try once without waiting, call the method without "
                          "_async)" % what)
-    try:
-        t = float(timeout)
-    except (TypeError, ValueError):
+    if not isinstance(timeout, numbers.Real):
         raise TypeError("%s: timeout must be a number of seconds, not %s"
-                        % (what, type(timeout).__name__)) from None
+                        % (what, type(timeout).__name__))
+    t = float(timeout)
     if math.isnan(t) or t < 0:
         raise ValueError("%s: timeout must be a number of seconds >= 0 or math.inf"
                          % what)
@@ -93,6 +93,9 @@ async def _retry(attempt, fileno, timeout, what, retry=None):
     on fileno() in between; TimeoutError once the timeout has passed."""
     loop = asyncio.get_running_loop()
     deadline = _deadline(loop, timeout, what)
+    # The descriptor first: a call that finds nothing arms a descriptor
+    # that exists (the handle makes it on the first fileno()).
+    fd = fileno()
     while True:
         got = attempt()
         if got is not _NOTHING:
@@ -100,7 +103,7 @@ async def _retry(attempt, fileno, timeout, what, retry=None):
         if loop.time() >= deadline:
             raise TimeoutError("%s: nothing within %g s; pass a longer timeout "
                                "(math.inf: no limit)" % (what, timeout))
-        await _readable(loop, fileno(), deadline, retry)
+        await _readable(loop, fd, deadline, retry)
 
 
 async def receive_async(sub, timeout=math.inf):

@@ -264,9 +264,11 @@ def test_asyncio_publisher_to_another_process(shm_name):
                 assert proc.stdout.readline() == "ready\n"
                 for i in range(0, n, 2):
                     await pub.publish_async(payload(i))
-                    async with pub.loan_async(MAX_MESSAGE) as buf:
-                        data = payload(i + 1)
+                    data = payload(i + 1)
+                    loan = pub.loan_async(MAX_MESSAGE)
+                    async with loan as buf:
                         buf[:len(data)] = data
+                        loan.shrink(len(data))
                 rc, out, err = finish(proc, GUARD_S)
             assert rc == 0, err
             assert out.endswith("received %d\n" % n)
@@ -296,8 +298,8 @@ def test_publish_async_finds_a_dead_subscriber(shm_name):
                 task = asyncio.create_task(pub.publish_async(b"after the death"))
                 await yield_until(lambda: waiting_on(pub.fileno()))
                 os.kill(proc.pid, signal.SIGKILL)
+                finish(proc, GUARD_S)  # reaped: a zombie still counts as alive
                 await task
-                finish(proc, GUARD_S)
             assert proc.returncode == -signal.SIGKILL
     run(main())
 
