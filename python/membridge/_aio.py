@@ -106,21 +106,32 @@ async def _retry(attempt, fileno, timeout, what, retry=None):
         await _readable(loop, fd, deadline, retry)
 
 
+def _got(call, *args):
+    """An attempt: call(*args), where None means nothing came."""
+    def attempt():
+        got = call(*args)
+        return _NOTHING if got is None else got
+    return attempt
+
+
+def _went(call, *args):
+    """An attempt: call(*args), where False means no space (then None)."""
+    def attempt():
+        return None if call(*args) else _NOTHING
+    return attempt
+
+
 async def receive_async(sub, timeout=math.inf):
     """The subscriber's next message (a Message), waiting up to `timeout`
     seconds (math.inf: no limit); TimeoutError if none came."""
-    def attempt():
-        msg = sub.receive(None)
-        return _NOTHING if msg is None else msg
-    return await _retry(attempt, sub.fileno, timeout, "receive_async")
+    return await _retry(_got(sub.receive, None), sub.fileno, timeout, "receive_async")
 
 
 async def publish_async(pub, data, timeout=math.inf):
     """Publish `data` (as Publisher.publish), waiting up to `timeout` seconds
     for space; TimeoutError if none came."""
-    def attempt():
-        return None if pub.publish(data, None) else _NOTHING
-    await _retry(attempt, pub.fileno, timeout, "publish_async", PUBLISHER_RETRY_S)
+    await _retry(_went(pub.publish, data, None), pub.fileno, timeout, "publish_async",
+                 PUBLISHER_RETRY_S)
 
 
 def loan_async(pub, nbytes, timeout=math.inf):
@@ -173,15 +184,10 @@ class AsyncLoan:
 async def pop_async(ring, tag=None, timeout=math.inf):
     """The ring's next message (as SpscRingBuffer.pop(tag)), waiting up to
     `timeout` seconds; TimeoutError if none came."""
-    def attempt():
-        value = ring.pop(tag, None)
-        return _NOTHING if value is None else value
-    return await _retry(attempt, ring.data_fileno, timeout, "pop_async")
+    return await _retry(_got(ring.pop, tag, None), ring.data_fileno, timeout, "pop_async")
 
 
 async def push_async(ring, data, timeout=math.inf):
     """Push `data` (as SpscRingBuffer.push), waiting up to `timeout` seconds
     for space; TimeoutError if none came."""
-    def attempt():
-        return None if ring.push(data, None) else _NOTHING
-    await _retry(attempt, ring.space_fileno, timeout, "push_async")
+    await _retry(_went(ring.push, data, None), ring.space_fileno, timeout, "push_async")
