@@ -3,17 +3,24 @@
 """Cross-process message rate from Python: membridge vs multiprocessing and a pure-Python ring.
 
 usage: python_rate.py [-n COUNT] [--bytes-count COUNT] [--queue-count COUNT]
-                      [--runs R] [--batch B] [--kind str|bytes|all]
+                      [--array-count COUNT] [--async-count COUNT]
+                      [--runs R] [--batch B] [--kind str|bytes|array|async|size|all]
                       [--start-method fork|spawn|forkserver] [--only TEXT]
                       [--quick] [--results] [--min-ratio X]
 
 A producer process sends messages to a consumer process, each pinned to its
-own CPU when there are two or more. Two kinds of message, each its own group:
+own CPU when there are two or more. The kinds of message, each its own group:
 
   python str          COUNT short str "msg-0", "msg-1", ... (-n)
   python 1 KiB bytes  COUNT 1024-byte bytes objects (--bytes-count), drawn
                       from a pool of 256 distinct ones, each tagged with its
                       number
+  python 1 MiB arrays 1 MiB float64 numpy arrays (--array-count) from a pool
+                      of 4, element 0 the tag; received as arrays
+  python asyncio      short bytes b"msg-N" (--async-count) to a consumer
+                      that runs an asyncio loop
+  python array size   1 KB and 100 MB float64 arrays, as the 1 MiB ones
+                      (each case its own count, from --array-count)
 
 Transports, all in the same run, the same count for each within a group:
 
@@ -29,6 +36,26 @@ Transports, all in the same run, the same count for each within a group:
                                 multiprocessing.shared_memory + struct,
                                 time.sleep(0) while full or empty (str
                                 encoded and decoded in the loop)
+  membridge channel publish/receive_value   Publisher.publish(m, T) /
+                                Subscriber.receive_value(tag, T)
+  membridge channel publish_many/receive_many   lists of B messages; the
+                                consumer decodes each Message itself
+
+The array groups (numpy needed) compare:
+
+  membridge channel publish_array/receive_array   a view of the segment,
+                                measured once the extension has them
+  multiprocessing.Queue put/get the array pickled
+  shared_memory + Queue of names  a fresh multiprocessing.shared_memory
+                                block per array, its name through a Queue;
+                                the consumer maps it as an array, then
+                                unlinks it
+  pyzmq PUSH/PULL ipc://        send(copy=False) / recv(copy=False) and
+                                numpy.frombuffer (skipped without pyzmq)
+
+The asyncio group: the channel read with `async for` (receive_async over
+the subscriber's descriptor) next to a multiprocessing.Pipe read with
+loop.add_reader, the same way (try, else wait for the descriptor).
 
 The producer builds its list of messages before the clock starts. Both
 sides first pass 2000 warm-up messages, then meet at a barrier; the rate is
@@ -39,20 +66,26 @@ the first and last message of the warm-up and of the timed part.
 --results also prints one machine-readable line per figure,
   RESULT<TAB>group<TAB>case<TAB>impl<TAB>value<TAB>msg/s
 with impl "membridge" (push/pop spin), "membridge push/pop timeout",
-"membridge batch", "mp.Queue", "mp.Pipe", "pure-Python shm ring".
+"membridge batch", "membridge channel", "membridge channel batch",
+"mp.Queue", "mp.Pipe", "pure-Python shm ring"; in the array and asyncio
+groups "membridge" is the channel and the peers are "mp.Queue",
+"shared_memory + names", "pyzmq ipc", "mp.Pipe asyncio".
 --min-ratio X exits 1 if str push/pop (spin) is below X times the Queue.
 
 From a build tree, point PYTHONPATH at BUILD/python-build/lib and
 LD_LIBRARY_PATH at BUILD/lib/.libs; after `make install` nothing is needed.
 """
 import argparse
+import asyncio
 import collections
 import os
 import platform
 import shlex
+import shutil
 import statistics
 import struct
 import sys
+import tempfile
 import time
 import traceback
 
@@ -62,6 +95,16 @@ except ImportError as e:  # pragma: no cover - a hint for the build tree
     sys.exit("python_rate.py: cannot import membridge (%s). From a build tree run with\n"
              "  PYTHONPATH=BUILD/python-build/lib LD_LIBRARY_PATH=BUILD/lib/.libs" % e)
 import multiprocessing as mp
+from multiprocessing import resource_tracker, shared_memory
+
+try:
+    import numpy
+except ImportError:  # the array groups are skipped
+    numpy = None
+try:
+    import zmq
+except ImportError:  # the pyzmq rows are skipped
+    zmq = None
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pyring  # noqa: E402  (bench/pyring.py, next to this script)
@@ -70,6 +113,11 @@ RING_CAPACITY = 1 << 20      # data bytes of both rings; membridge's segment is 
 WAIT_S = 5.0                 # timeout of the blocking forms (never reached)
 CHILD_LIMIT_S = 300.0        # a run that takes longer than this has hung
 WARMUP = 2000                # untimed messages before the barrier
+ARRAY_WARMUP = {"array": 20, "kb": 200, "big": 2}
+ARRAY_LEN = {"array": 1 << 17, "kb": 128, "big": 12500000}  # float64: 1 MiB, 1 KB, 100 MB
+ARRAY_POOL = 4
+ARRAY_KINDS = tuple(ARRAY_LEN)
+ARRAY_QUEUED = 4             # arrays in flight: channel records, zmq HWM, names queued
 BYTES_LEN = 1024
 BYTES_POOL = 256
 CASE = "cross-process rate"
@@ -83,15 +131,33 @@ def make_bytes(k):
 
 
 _POOL = []
+_ARRAYS = {}
 
 
 def message(kind, i):
-    """Message number i of a kind ("str" or "bytes")."""
+    """Message number i of a kind: "str", "bytes", "async" (short bytes), or
+    an array kind ("array", "kb", "big": float64, element 0 the tag)."""
     if kind == "str":
         return "msg-%d" % i
+    if kind == "async":
+        return b"msg-%d" % i
+    if kind in ARRAY_KINDS:
+        if kind not in _ARRAYS:
+            _ARRAYS[kind] = [numpy.full(ARRAY_LEN[kind], k, numpy.float64)
+                             for k in range(ARRAY_POOL)]
+        return _ARRAYS[kind][i % ARRAY_POOL]
     if not _POOL:
         _POOL.extend(make_bytes(k) for k in range(BYTES_POOL))
     return _POOL[i % BYTES_POOL]
+
+
+def expected(kind, i):
+    """What the consumer reports for message i: the message, or an array's tag."""
+    return i % ARRAY_POOL if kind in ARRAY_KINDS else message(kind, i)
+
+
+def warmup(kind):
+    return ARRAY_WARMUP.get(kind, WARMUP)
 
 
 def messages(kind, n):
@@ -164,6 +230,49 @@ def produce_pyring(ring, msgs, batch, kind):
         for m in msgs:
             while not push(m):
                 sleep(0)
+
+
+def produce_channel(pub, msgs, batch, kind):
+    publish = pub.publish
+    for m in msgs:
+        if not publish(m, WAIT_S):
+            raise RuntimeError("channel full for %g s" % WAIT_S)
+
+
+def produce_channel_many(pub, msgs, batch, kind):
+    publish_many = pub.publish_many
+    for start in range(0, len(msgs), batch):
+        items = msgs[start:start + batch]
+        while items:
+            done = publish_many(items, WAIT_S)  # waits until the first fits
+            if not done:
+                raise RuntimeError("channel full for %g s" % WAIT_S)
+            items = items[done:]
+
+
+def produce_channel_array(pub, msgs, batch, kind):
+    publish_array = pub.publish_array
+    for a in msgs:
+        if not publish_array(a, WAIT_S):
+            raise RuntimeError("channel full for %g s" % WAIT_S)
+
+
+def produce_shm_names(q, msgs, batch, kind):
+    put = q.put
+    for a in msgs:
+        block = shared_memory.SharedMemory(create=True, size=a.nbytes)
+        # The consumer unlinks it: this process must not (Python 3.11's
+        # tracker would, at exit).
+        resource_tracker.unregister(block._name, "shared_memory")
+        numpy.ndarray(a.shape, a.dtype, buffer=block.buf)[:] = a
+        put(block.name)
+        block.close()
+
+
+def produce_zmq(sock, msgs, batch, kind):
+    send = sock.send
+    for a in msgs:
+        send(a, copy=False)
 
 
 # ------------------------------------------------------------ consumers
@@ -257,12 +366,146 @@ def consume_pyring(ring, n, batch, kind):
     return n, first, last
 
 
-# ------------------------------------------------------------ transports
-# A transport's setup(ctx) returns (producer endpoint, consumer endpoint,
-# cleanup). An endpoint is either an object used as is (Queue, Connection)
-# or a ("membridge" | "pyring", name) pair that the worker opens.
+def tag_str(m):
+    """A str Message's value: the codec's u32 length, then UTF-8."""
+    return bytes(m)[4:].decode()
 
-def setup_membridge(ctx):
+
+def consume_channel(sub, n, batch, kind):
+    receive = sub.receive_value if kind == "str" else sub.receive_bytes
+    tag = pop_tag(kind)
+    first = last = None
+    for i in range(n):
+        m = receive(tag, WAIT_S) if kind == "str" else receive(WAIT_S)
+        if m is None:
+            raise RuntimeError("no message for %g s after %d" % (WAIT_S, i))
+        if i == 0:
+            first = m
+        last = m
+    return n, first, last
+
+
+def consume_channel_many(sub, n, batch, kind):
+    receive_many = sub.receive_many
+    value = tag_str if kind == "str" else bytes
+    count = 0
+    first = last = None
+    while count < n:
+        got = receive_many(min(batch, n - count), WAIT_S)  # waits for the first
+        if not got:
+            raise RuntimeError("no message for %g s after %d" % (WAIT_S, count))
+        if first is None:
+            first = value(got[0])
+        last = value(got[-1])
+        for m in got:
+            m.release()
+        count += len(got)
+    return count, first, last
+
+
+def consume_channel_array(sub, n, batch, kind):
+    receive_array = sub.receive_array
+    first = last = None
+    for i in range(n):
+        a = receive_array(WAIT_S)
+        if a is None:
+            raise RuntimeError("no array for %g s after %d" % (WAIT_S, i))
+        last = int(a[0])
+        if i == 0:
+            first = last
+        del a  # lets the channel reuse its space
+    return n, first, last
+
+
+def consume_queue_array(q, n, batch, kind):
+    get = q.get
+    first = last = None
+    for i in range(n):
+        last = int(get()[0])
+        if i == 0:
+            first = last
+    return n, first, last
+
+
+def consume_shm_names(q, n, batch, kind):
+    get = q.get
+    shape = (ARRAY_LEN[kind],)
+    first = last = None
+    for i in range(n):
+        block = shared_memory.SharedMemory(get())
+        a = numpy.ndarray(shape, numpy.float64, buffer=block.buf)
+        last = int(a[0])
+        if i == 0:
+            first = last
+        del a
+        block.close()
+        block.unlink()
+    return n, first, last
+
+
+def consume_zmq(sock, n, batch, kind):
+    recv = sock.recv
+    frombuffer = numpy.frombuffer
+    first = last = None
+    for i in range(n):
+        a = frombuffer(recv(copy=False).buffer, numpy.float64)
+        last = int(a[0])
+        if i == 0:
+            first = last
+    return n, first, last
+
+
+async def channel_async(sub, n):
+    first = last = None
+    i = 0
+    async for msg in sub:
+        with msg:
+            last = bytes(msg)
+        if i == 0:
+            first = last
+        i += 1
+        if i == n:
+            break
+    return n, first, last
+
+
+def consume_channel_async(sub, n, batch, kind):
+    return asyncio.run(channel_async(sub, n))
+
+
+async def pipe_async(conn, n):
+    """A multiprocessing.Pipe read from asyncio as membridge._aio reads a
+    channel: try, else wait for the descriptor with loop.add_reader."""
+    loop = asyncio.get_running_loop()
+    fd = conn.fileno()
+    poll, recv = conn.poll, conn.recv_bytes
+    first = last = None
+    for i in range(n):
+        while not poll():
+            fut = loop.create_future()
+            loop.add_reader(fd, fut.set_result, None)
+            try:
+                await fut
+            finally:
+                loop.remove_reader(fd)
+        last = recv()
+        if i == 0:
+            first = last
+    return n, first, last
+
+
+def consume_pipe_async(conn, n, batch, kind):
+    return asyncio.run(pipe_async(conn, n))
+
+
+# ------------------------------------------------------------ transports
+# A transport's setup(ctx, kind) returns (producer endpoint, consumer
+# endpoint, cleanup). An endpoint is either an object used as is (Queue,
+# Connection) or a tuple naming what the worker opens: ("membridge" |
+# "pyring", name), ("publisher" | "subscriber", name, subscribed event),
+# ("push" | "pull", zmq address).
+
+def setup_membridge(ctx, kind):
     name = "/mb-bench-%d-%d" % (os.getpid(), time.monotonic_ns())
     mem = membridge.SharedMemory.create(name, RING_CAPACITY + 24, replace=True)
     ring = mem.spsc()  # the creator's spsc() writes the ring header
@@ -274,7 +517,7 @@ def setup_membridge(ctx):
     return ("membridge", name), ("membridge", name), cleanup
 
 
-def setup_queue(ctx):
+def setup_queue(ctx, kind):
     q = ctx.Queue()
 
     def cleanup():
@@ -283,7 +526,7 @@ def setup_queue(ctx):
     return q, q, cleanup
 
 
-def setup_pipe(ctx):
+def setup_pipe(ctx, kind):
     r, w = ctx.Pipe(duplex=False)
 
     def cleanup():
@@ -292,13 +535,59 @@ def setup_pipe(ctx):
     return w, r, cleanup
 
 
-def setup_pyring(ctx):
+def setup_pyring(ctx, kind):
     shm = pyring.create(RING_CAPACITY)
 
     def cleanup():
         shm.close()
         shm.unlink()
     return ("pyring", shm.name), ("pyring", shm.name), cleanup
+
+
+def channel_shape(kind):
+    """(max_message, data_size) of the benchmark's channel for a kind."""
+    if kind not in ARRAY_KINDS:
+        return BYTES_LEN + 64, RING_CAPACITY
+    max_message = ARRAY_LEN[kind] * 8 + 4096  # room for publish_array's header
+    record = (max_message + 16 + 63) // 64 * 64
+    return max_message, ARRAY_QUEUED * record
+
+
+def setup_channel(ctx, kind):
+    name = "/mb-bench-ch-%d-%d" % (os.getpid(), time.monotonic_ns())
+    max_message, data_size = channel_shape(kind)
+    mem = membridge.SharedMemory.create_channel(name, max_message, data_size=data_size,
+                                                subscribers=1, replace=True)
+    subscribed = ctx.Event()
+
+    def cleanup():
+        mem.close()
+        membridge.SharedMemory.remove(name)
+    return ("publisher", name, subscribed), ("subscriber", name, subscribed), cleanup
+
+
+def setup_shm_names(ctx, kind):
+    resource_tracker.ensure_running()  # one tracker for both children
+    q = ctx.Queue(ARRAY_QUEUED)
+
+    def cleanup():
+        while True:  # what a failed run left
+            try:
+                name = q.get(timeout=0.1)
+            except Exception:
+                break
+            block = shared_memory.SharedMemory(name)
+            block.close()
+            block.unlink()
+        q.close()
+        q.join_thread()
+    return q, q, cleanup
+
+
+def setup_zmq(ctx, kind):
+    where = tempfile.mkdtemp(prefix="mb-bench-zmq-")
+    addr = "ipc://%s/sock" % where
+    return ("push", addr), ("pull", addr), lambda: shutil.rmtree(where, ignore_errors=True)
 
 
 Method = collections.namedtuple("Method", "label impl produce consume setup")
@@ -316,16 +605,92 @@ METHODS = [
     Method("pure-Python shm ring", "pure-Python shm ring", produce_pyring, consume_pyring,
            setup_pyring),
 ]
-SPIN, _, BATCH, QUEUE, _, PYRING = METHODS
-GROUPS = {"str": "python str", "bytes": "python 1 KiB bytes"}
+CHANNEL = Method("membridge channel publish/receive_value", "membridge channel",
+                 produce_channel, consume_channel, setup_channel)
+CHANNEL_BATCH = Method("membridge channel publish_many/receive_many",
+                       "membridge channel batch", produce_channel_many, consume_channel_many,
+                       setup_channel)
+METHODS += [CHANNEL, CHANNEL_BATCH]
+SPIN, _, BATCH, QUEUE, PIPE, PYRING = METHODS[:6]
+GROUPS = {"str": "python str", "bytes": "python 1 KiB bytes", "array": "python 1 MiB arrays",
+          "async": "python asyncio", "kb": "python array size", "big": "python array size"}
+CASES = {"kb": "1 KB array", "big": "100 MB array"}
+
+# The array groups. publish_array/receive_array come later than the
+# channel: the row is left out while the extension lacks them.
+CHANNEL_ARRAY = Method("membridge channel publish/receive_array", "membridge",
+                       produce_channel_array, consume_channel_array, setup_channel)
+ARRAY_QUEUE = Method("multiprocessing.Queue put/get", "mp.Queue", produce_queue,
+                     consume_queue_array, setup_queue)
+SHM_NAMES = Method("shared_memory + Queue of names", "shared_memory + names",
+                   produce_shm_names, consume_shm_names, setup_shm_names)
+ZMQ = Method("pyzmq PUSH/PULL ipc:// copy=False", "pyzmq ipc", produce_zmq, consume_zmq,
+             setup_zmq)
+ARRAY_METHODS = ([CHANNEL_ARRAY] if hasattr(getattr(membridge, "Publisher", None),
+                                            "publish_array") else []) + \
+    [ARRAY_QUEUE, SHM_NAMES] + ([ZMQ] if zmq is not None else [])
+
+# The asyncio group: the channel's async for next to a Pipe read the same way.
+CHANNEL_ASYNC = Method("membridge channel async for", "membridge", produce_channel,
+                       consume_channel_async, setup_channel)
+PIPE_ASYNC = Method("multiprocessing.Pipe + loop.add_reader", "mp.Pipe asyncio",
+                    produce_pipe, consume_pipe_async, setup_pipe)
+ASYNC_METHODS = [CHANNEL_ASYNC, PIPE_ASYNC]
+
+
+def kind_methods(kind):
+    """(methods, base of the "vs" column, (ours, peer) pairs to print) of a kind."""
+    if kind in ARRAY_KINDS:
+        return (ARRAY_METHODS, ARRAY_QUEUE,
+                [(CHANNEL_ARRAY, m) for m in ARRAY_METHODS if m is not CHANNEL_ARRAY])
+    if kind == "async":
+        return ASYNC_METHODS, PIPE_ASYNC, [(CHANNEL_ASYNC, PIPE_ASYNC)]
+    return METHODS, QUEUE, [(SPIN, QUEUE), (SPIN, PYRING), (BATCH, QUEUE),
+                            (CHANNEL, QUEUE), (CHANNEL_BATCH, QUEUE)]
 
 
 # ------------------------------------------------------------ processes
 
-def attach(endpoint):
+def attach_channel(what, name, subscribed):
+    """A channel's publisher (once the consumer has subscribed) or subscriber."""
+    mem = membridge.SharedMemory.open(name)
+    if what == "subscriber":
+        end = mem.subscriber()
+        subscribed.set()
+    else:
+        if not subscribed.wait(60):
+            raise RuntimeError("no subscriber within 60 s")
+        end = mem.publisher()
+
+    def close_channel():
+        end.close()
+        mem.close()
+    return end, close_channel
+
+
+def attach_zmq(what, addr, kind):
+    context = zmq.Context()
+    sock = context.socket(zmq.PUSH if what == "push" else zmq.PULL)
+    if kind in ARRAY_KINDS:
+        sock.set_hwm(ARRAY_QUEUED)
+    (sock.bind if what == "push" else sock.connect)(addr)
+
+    def close_zmq():
+        # The sender waits until its queue is delivered (the parent's
+        # CHILD_LIMIT_S stops a stuck run); the receiver drops nothing.
+        sock.close(linger=-1 if what == "push" else 0)
+        context.term()
+    return sock, close_zmq
+
+
+def attach(endpoint, kind):
     """The object a worker sends or receives through, and how to let it go."""
     if not isinstance(endpoint, tuple):
         return endpoint, lambda: None
+    if endpoint[0] in ("publisher", "subscriber"):
+        return attach_channel(*endpoint)
+    if endpoint[0] in ("push", "pull"):
+        return attach_zmq(endpoint[0], endpoint[1], kind)
     what, name = endpoint
     if what == "membridge":
         mem = membridge.SharedMemory.open(name)
@@ -353,9 +718,10 @@ def worker(role, fn_name, endpoint, kind, n, batch, cpu, barrier, result):
         if cpu is not None:
             os.sched_setaffinity(0, {cpu})
         fn = globals()[fn_name]
-        target, close = attach(endpoint)
+        target, close = attach(endpoint, kind)
         producer = role == "producer"
-        warm = fn(target, messages(kind, WARMUP) if producer else WARMUP, batch, kind)
+        warm = fn(target, messages(kind, warmup(kind)) if producer else warmup(kind), batch,
+                  kind)
         arg = messages(kind, n) if producer else n
         barrier.wait(60)
         t0 = time.perf_counter_ns()
@@ -371,7 +737,7 @@ def worker(role, fn_name, endpoint, kind, n, batch, cpu, barrier, result):
 
 
 def check(label, what, got, kind, n):
-    want = (n, message(kind, 0), message(kind, n - 1))
+    want = (n, expected(kind, 0), expected(kind, n - 1))
     if got != want:
         raise RuntimeError("%s: consumer's %s (count, first, last) = %.200r, expected %.200r"
                            % (label, what, got, want))
@@ -380,7 +746,7 @@ def check(label, what, got, kind, n):
 def one_run(ctx, method, kind, n, batch, cpus):
     """One producer/consumer pair; returns messages per second."""
     label = method.label
-    prod_ep, cons_ep, cleanup = method.setup(ctx)
+    prod_ep, cons_ep, cleanup = method.setup(ctx, kind)
     barrier = ctx.Barrier(2)
     pipes = [ctx.Pipe(duplex=False) for _ in range(2)]
     procs = [
@@ -404,7 +770,7 @@ def one_run(ctx, method, kind, n, batch, cpus):
             if res[0] != "ok":
                 raise RuntimeError("%s failed in the %s" % (label, res[1]))
         (_, p0, _, _, _), (_, c0, c1, warm, got) = results
-        check(label, "warm-up", warm, kind, WARMUP)
+        check(label, "warm-up", warm, kind, warmup(kind))
         check(label, "timed part", got, kind, n)
         for p in procs:
             p.join(10)
@@ -439,26 +805,70 @@ def command_line():
     return (env + " " + cmd) if env else cmd
 
 
-def print_group(kind, methods, rates, results, notes):
+def print_group(kind, methods, base_method, pairs, rates, results, notes):
     group = GROUPS[kind]
-    base = statistics.median(rates[QUEUE.label])
+    case = CASES.get(kind, CASE)
+    base = statistics.median(rates[base_method.label])
+    width = max([37] + [len(m.label) for m in methods])
+    vs = "vs Queue" if base_method.impl == "mp.Queue" else "vs Pipe"
     print()
-    print("%s: %s" % (group, notes[0]))
-    print("%-37s %14s %10s %9s   %s" % ("method", "messages/s", "ns/msg", "vs Queue", "runs"))
+    print("%s%s: %s" % (group, ", " + case if kind in CASES else "", notes[0]))
+    print("%-*s %14s %10s %9s   %s" % (width, "method", "messages/s", "ns/msg", vs, "runs"))
     for m in methods:
         med = statistics.median(rates[m.label])
-        print("%-37s %14.0f %10.1f %8.1fx   %s" % (
-            m.label, med, 1e9 / med, med / base, " ".join("%.0f" % x for x in rates[m.label])))
+        print("%-*s %14.0f %10.1f %8.1fx   %s" % (
+            width, m.label, med, 1e9 / med, med / base,
+            " ".join("%.0f" % x for x in rates[m.label])))
     med = {m.label: statistics.median(rates[m.label]) for m in methods}
-    for ours, peer in ((SPIN, QUEUE), (SPIN, PYRING), (BATCH, QUEUE)):
+    for ours, peer in pairs:
         if ours.label in med and peer.label in med:
             print("%s vs %s: %.1fx" % (ours.label, peer.label, med[ours.label] / med[peer.label]))
     if results:
         for m in methods:
-            print("RESULT\t%s\t%s\t%s\t%.4g\tmsg/s" % (group, CASE, m.impl, med[m.label]))
+            print("RESULT\t%s\t%s\t%s\t%.4g\tmsg/s" % (group, case, m.impl, med[m.label]))
         for note in notes:
             print("NOTE\t%s\t%s" % (group, note))
     sys.stdout.flush()
+
+
+def group_notes(kind, n, runs, batch, placement):
+    """The NOTE lines of a kind's group; the first also heads its table."""
+    first = "%d messages per run (%%s) after %d of warm-up, median of %d run(s); %s" % (
+        n, warmup(kind), runs, placement)
+    if kind in ARRAY_KINDS:
+        what = "%d-byte float64 arrays from a pool of %d" % (ARRAY_LEN[kind] * 8, ARRAY_POOL)
+        notes = [
+            "received as numpy arrays, the consumer reads element 0; at most %d arrays in "
+            "flight (channel records, zmq high-water marks, names queued)" % ARRAY_QUEUED,
+            "shared_memory + names: a fresh block per array, its name through a "
+            "multiprocessing.Queue, unlinked by the consumer; mp.Queue pickles the array",
+        ]
+        if CHANNEL_ARRAY not in ARRAY_METHODS:
+            notes.append("the membridge row needs Publisher.publish_array, which this "
+                         "build lacks")
+        if ZMQ not in ARRAY_METHODS:
+            notes.append("pyzmq is not installed: no pyzmq row")
+    elif kind == "async":
+        what = "short bytes b'msg-N'"
+        notes = ["the consumer runs an asyncio loop: the channel with `async for` "
+                 "(receive_async), the Pipe with the same try-else-add_reader wait; the "
+                 "producer publishes / send_bytes with blocking calls"]
+    else:
+        what = ("short str 'msg-N'" if kind == "str" else
+                "1024-byte bytes from a pool of %d" % BYTES_POOL)
+        notes = [
+            "membridge: push/pop retried without a timeout; membridge push/pop timeout: "
+            "push/pop with a %g s timeout; membridge batch: push_many/pop_many of %d; "
+            "rings of %d data bytes" % (WAIT_S, batch, RING_CAPACITY),
+            "mp.Pipe and the pure-Python ring (bench/pyring.py, time.sleep(0) while full or "
+            "empty) %s; the consumer checks the count and the first and last message"
+            % ("encode and decode the str in the loop" if kind == "str" else "move the bytes"),
+            "membridge channel: publish with a %g s timeout and receive_value%s; batch: "
+            "publish_many/receive_many of %d, the consumer decoding each Message; a channel "
+            "of %d data bytes" % (WAIT_S, "" if kind == "str" else " (receive_bytes)", batch,
+                                  RING_CAPACITY),
+        ]
+    return [first % what] + notes
 
 
 def parse_args():
@@ -470,15 +880,23 @@ def parse_args():
     ap.add_argument("--queue-count", type=int, default=None,
                     help="messages per run for the multiprocessing peers instead of the "
                     "group's count (default: the same count)")
+    ap.add_argument("--array-count", type=int, default=2000,
+                    help="1 MiB and 1 KB arrays per run; 100 MB arrays: a hundredth, at "
+                    "least 4 (default 2000)")
+    ap.add_argument("--async-count", type=int, default=200000,
+                    help="short messages per run to the asyncio consumers (default 200000)")
     ap.add_argument("--runs", type=int, default=3,
                     help="runs per method; the median is shown (default 3)")
     ap.add_argument("--batch", type=int, default=256, help="push_many/pop_many list length")
-    ap.add_argument("--kind", default="all", choices=("str", "bytes", "all"),
-                    help="message kinds to measure (default all)")
+    ap.add_argument("--kind", default="all",
+                    choices=("str", "bytes", "array", "async", "size", "all"),
+                    help="message kinds to measure (default all; the array kinds need "
+                    "numpy)")
     ap.add_argument("--start-method", default="fork" if "fork" in mp.get_all_start_methods()
                     else "spawn", choices=mp.get_all_start_methods())
     ap.add_argument("--quick", action="store_true",
-                    help="smoke run: 200000 str and 50000 bytes messages, 1 run")
+                    help="smoke run: 200000 str, 50000 bytes, 200 arrays, 50000 asyncio "
+                    "messages, 1 run")
     ap.add_argument("--only", default=None, metavar="TEXT",
                     help="run only the methods whose label or RESULT name contains TEXT "
                     "(and the Queue)")
@@ -490,7 +908,10 @@ def parse_args():
     if args.quick:
         args.count, args.bytes_count, args.runs = (min(args.count, 200000),
                                                    min(args.bytes_count, 50000), 1)
-    if min(args.count, args.bytes_count, args.runs, args.batch) < 1 or \
+        args.array_count = min(args.array_count, 200)
+        args.async_count = min(args.async_count, 50000)
+    if min(args.count, args.bytes_count, args.array_count, args.async_count, args.runs,
+           args.batch) < 1 or \
             (args.queue_count is not None and args.queue_count < 1):
         ap.error("counts, --runs and --batch must be >= 1")
     return args
@@ -501,8 +922,14 @@ def main():
     allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     cpus = (allowed[0], allowed[1]) if len(allowed) >= 2 else (None, None)
     ctx = mp.get_context(args.start_method)
-    kinds = ["str", "bytes"] if args.kind == "all" else [args.kind]
-    counts = {"str": args.count, "bytes": args.bytes_count}
+    kinds = {"all": ["str", "bytes", "array", "async", "kb", "big"],
+             "size": ["kb", "big"]}.get(args.kind, [args.kind])
+    if numpy is None and any(k in ARRAY_KINDS for k in kinds):
+        print("numpy is not installed: the array groups are skipped")
+        kinds = [k for k in kinds if k not in ARRAY_KINDS]
+    counts = {"str": args.count, "bytes": args.bytes_count, "array": args.array_count,
+              "kb": args.array_count, "big": max(4, args.array_count // 100),
+              "async": args.async_count}
 
     print("command: %s" % command_line())
     print("machine: nproc=%s (usable %d), cpu=%s, %s %s" % (
@@ -514,16 +941,17 @@ def main():
                  else "not pinned (fewer than 2 CPUs)")
     print("setup:   %s messages per run%s, median of %d run(s), %d warm-up messages, "
           "batch %d, rings of %d bytes, start method %s, %s; messages built before the clock"
-          % (" and ".join("%d %s" % (counts[k], GROUPS[k]) for k in kinds),
+          % (" and ".join("%d %s" % (counts[k], CASES.get(k, GROUPS[k])) for k in kinds),
              "" if args.queue_count is None else
              " (%d for the multiprocessing peers)" % args.queue_count,
              args.runs, WARMUP, args.batch, RING_CAPACITY, args.start_method, placement))
     sys.stdout.flush()
 
-    methods = [m for m in METHODS
-               if m is QUEUE or args.only is None or args.only in m.label or args.only in m.impl]
     status = 0
     for kind in kinds:
+        all_methods, base, pairs = kind_methods(kind)
+        methods = [m for m in all_methods if m is base or args.only is None or
+                   args.only in m.label or args.only in m.impl]
         rates = {}
         # Interleave the methods run by run so slow drift affects them alike.
         for _ in range(args.runs):
@@ -533,17 +961,8 @@ def main():
                     n = args.queue_count
                 rates.setdefault(m.label, []).append(one_run(ctx, m, kind, n, args.batch,
                                                              cpus))
-        print_group(kind, methods, rates, args.results, [
-            "%d messages per run (%s) after %d of warm-up, median of %d run(s); %s"
-            % (counts[kind], "short str 'msg-N'" if kind == "str" else
-               "1024-byte bytes from a pool of %d" % BYTES_POOL, WARMUP, args.runs, placement),
-            "membridge: push/pop retried without a timeout; membridge push/pop timeout: "
-            "push/pop with a %g s timeout; membridge batch: push_many/pop_many of %d; "
-            "rings of %d data bytes" % (WAIT_S, args.batch, RING_CAPACITY),
-            "mp.Pipe and the pure-Python ring (bench/pyring.py, time.sleep(0) while full or "
-            "empty) %s; the consumer checks the count and the first and last message"
-            % ("encode and decode the str in the loop" if kind == "str" else "move the bytes"),
-        ])
+        print_group(kind, methods, base, pairs, rates, args.results,
+                    group_notes(kind, counts[kind], args.runs, args.batch, placement))
         if kind == "str" and args.min_ratio is not None and SPIN.label in rates:
             ratio = statistics.median(rates[SPIN.label]) / statistics.median(rates[QUEUE.label])
             if ratio < args.min_ratio:

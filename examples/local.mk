@@ -55,6 +55,8 @@ EXTRA_DIST += \
 	examples/ring_producer.py \
 	examples/ring_consumer.py \
 	examples/ring_vs_queue.py \
+	examples/asyncio_service.py \
+	examples/frame_pipeline.py \
 	examples/c_to_python.sh \
 	examples/python-demo.sh
 

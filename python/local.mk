@@ -10,6 +10,7 @@ PY_PACKAGE_FILES = \
 	python/membridge/__init__.pyi \
 	python/membridge/_objects.py \
 	python/membridge/py.typed \
+	python/membridge/_aio.py \
 	python/src/membridge_py.h \
 	python/src/module.c \
 	python/src/errors.c \
@@ -25,11 +26,13 @@ PY_PACKAGE_FILES = \
 	python/src/loan.c \
 	python/src/subscriber.c \
 	python/src/message.c \
-	python/src/payload.c
+	python/src/payload.c \
+	python/src/aio.c
 EXTRA_DIST += $(PY_PACKAGE_FILES) \
 	python/local.mk \
 	python/tests/conftest.py \
 	python/tests/mbhelpers.py \
+	python/tests/test_aio.py \
 	python/tests/test_bad_input.py \
 	python/tests/test_channel.py \
 	python/tests/test_channel_procs.py \

@@ -132,6 +132,14 @@ int mb_mapped_view_unlock(PyObject *view);
 /* A context manager that holds view's lock for its `with` block. */
 PyObject *mb_lock_guard_new(mb_state *st, PyObject *view, int write, int64_t timeout_ns);
 
+/* ------------------------------------------------------------------ aio */
+
+/* membridge._aio.<name>(self, *args, **kwargs): the coroutine (or async
+ * context manager) an async method returns. */
+PyObject *mb_aio_call(const char *name, PyObject *self, PyObject *args, PyObject *kwargs);
+/* __aiter__: the handle itself. */
+PyObject *mb_aio_self(PyObject *self);
+
 /* --------------------------------------------------------------- errors */
 
 /* What was being done when a call failed: selects the message and its hint. */

@@ -470,6 +470,33 @@ static void pb_dealloc(PublisherObject *self)
 	Py_DECREF(type);
 }
 
+PyDoc_STRVAR(publish_async_doc,
+"publish_async(data, timeout=math.inf) -> None  (a coroutine)\n"
+"\n"
+"Await space and publish `data` (as publish()): publish() is tried first,\n"
+"then the event loop waits on fileno() (no thread), retrying at least every\n"
+"100 ms (a subscriber that died is found only by retrying). TimeoutError\n"
+"after `timeout` seconds; a cancelled call has published nothing.");
+
+static PyObject *pb_publish_async(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+	return mb_aio_call("publish_async", self, args, kwargs);
+}
+
+PyDoc_STRVAR(loan_async_doc,
+"loan_async(nbytes, timeout=math.inf) -> async context manager\n"
+"\n"
+"`async with pub.loan_async(n) as buf:` awaits n bytes of space as\n"
+"publish_async() does, then gives a writable memoryview into the segment;\n"
+"a normal exit publishes, an exception aborts, as for loan(). Its shrink(k)\n"
+"inside the block publishes only the first k bytes. TimeoutError after\n"
+"`timeout` seconds.");
+
+static PyObject *pb_loan_async(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+	return mb_aio_call("loan_async", self, args, kwargs);
+}
+
 static PyMethodDef pb_methods[] = {
 	{"loan", VARARGS_KW(pb_loan), loan_doc},
 	{"publish", VARARGS_KW(pb_publish), publish_doc},
@@ -477,6 +504,8 @@ static PyMethodDef pb_methods[] = {
 	{"publish_array", VARARGS_KW(mb_publish_array), mb_publish_array_doc},
 	{"publish_parts", VARARGS_KW(mb_publish_parts), mb_publish_parts_doc},
 	{"publish_object", VARARGS_KW(mb_publish_object), mb_publish_object_doc},
+	{"publish_async", VARARGS_KW(pb_publish_async), publish_async_doc},
+	{"loan_async", VARARGS_KW(pb_loan_async), loan_async_doc},
 	{"subscribers", (PyCFunction)pb_subscribers, METH_NOARGS, subscribers_doc},
 	{"evict", (PyCFunction)pb_evict, METH_O, evict_doc},
 	{"fileno", (PyCFunction)pb_fileno, METH_NOARGS, fileno_doc},

@@ -776,6 +776,30 @@ static void sp_dealloc(SpscObject *self)
 	Py_DECREF(type);
 }
 
+PyDoc_STRVAR(pop_async_doc,
+"pop_async(tag=None, timeout=math.inf) -> bytes | value  (a coroutine)\n"
+"\n"
+"Await the next message, as pop(tag) returns it: pop() is tried first, then\n"
+"the event loop waits on data_fileno() (no thread). TimeoutError after\n"
+"`timeout` seconds; a cancelled call has taken nothing. The producer must\n"
+"use this library (it rings the descriptor).");
+
+static PyObject *sp_pop_async(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+	return mb_aio_call("pop_async", self, args, kwargs);
+}
+
+PyDoc_STRVAR(push_async_doc,
+"push_async(data, timeout=math.inf) -> None  (a coroutine)\n"
+"\n"
+"Await space and push `data` (as push()), waiting on space_fileno().\n"
+"TimeoutError after `timeout` seconds; a cancelled call has pushed nothing.");
+
+static PyObject *sp_push_async(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+	return mb_aio_call("push_async", self, args, kwargs);
+}
+
 static PyMethodDef sp_methods[] = {
 	{"push", FASTCALL_KW(sp_push), push_doc},
 	{"push_many", VARARGS_KW(sp_push_many), push_many_doc},
@@ -783,6 +807,8 @@ static PyMethodDef sp_methods[] = {
 	{"pop_mixed", FASTCALL_KW(sp_pop_mixed), pop_mixed_doc},
 	{"pop_many", VARARGS_KW(sp_pop_many), pop_many_doc},
 	{"pop_into", FASTCALL_KW(sp_pop_into), pop_into_doc},
+	{"pop_async", VARARGS_KW(sp_pop_async), pop_async_doc},
+	{"push_async", VARARGS_KW(sp_push_async), push_async_doc},
 	{"peek", VARARGS_KW(sp_peek), peek_doc},
 	{"data_fileno", (PyCFunction)sp_data_fileno, METH_NOARGS, data_fileno_doc},
 	{"space_fileno", (PyCFunction)sp_space_fileno, METH_NOARGS, space_fileno_doc},

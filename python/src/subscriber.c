@@ -490,6 +490,26 @@ static void sb_dealloc(SubscriberObject *self)
 	Py_DECREF(type);
 }
 
+PyDoc_STRVAR(receive_async_doc,
+"receive_async(timeout=math.inf) -> Message  (a coroutine)\n"
+"\n"
+"Await the next message: receive() is tried first, then the event loop\n"
+"waits on fileno() (no thread) and receive() is tried again. TimeoutError\n"
+"after `timeout` seconds. A cancelled call (asyncio.wait_for,\n"
+"asyncio.timeout) has taken nothing: the next receive gets the message.\n"
+"`async for msg in sub` awaits receive_async() for each message, without\n"
+"end: break out of it, or cancel the task.");
+
+static PyObject *sb_receive_async(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+	return mb_aio_call("receive_async", self, args, kwargs);
+}
+
+static PyObject *sb_anext(PyObject *self)
+{
+	return mb_aio_call("receive_async", self, NULL, NULL);
+}
+
 static PyMethodDef sb_methods[] = {
 	{"receive", VARARGS_KW(sb_receive), receive_doc},
 	{"receive_many", VARARGS_KW(sb_receive_many), receive_many_doc},
@@ -497,6 +517,7 @@ static PyMethodDef sb_methods[] = {
 	{"receive_value", VARARGS_KW(sb_receive_value), receive_value_doc},
 	{"receive_array", VARARGS_KW(mb_receive_array), mb_receive_array_doc},
 	{"receive_object", VARARGS_KW(mb_receive_object), mb_receive_object_doc},
+	{"receive_async", VARARGS_KW(sb_receive_async), receive_async_doc},
 	{"fileno", (PyCFunction)sb_fileno, METH_NOARGS, fileno_doc},
 	{"close", (PyCFunction)sb_close, METH_NOARGS, close_doc},
 	{"__enter__", (PyCFunction)sb_enter, METH_NOARGS, enter_doc},
@@ -520,6 +541,8 @@ static PyType_Slot sb_slots[] = {
 	{Py_tp_doc, (void *)sb_doc},
 	{Py_tp_methods, sb_methods},
 	{Py_tp_getset, sb_getset},
+	{Py_am_aiter, mb_aio_self},
+	{Py_am_anext, sb_anext},
 	{Py_tp_repr, sb_repr},
 	{Py_tp_finalize, sb_finalize},
 	{Py_tp_traverse, sb_traverse},

@@ -146,3 +146,16 @@ def test_spsc_consumer_times_out(examples, shm_name):
     cons = run(examples / "spsc_consumer.py", "-t", 0.5, shm_name)
     assert cons.returncode != 0
     assert "no ring %s" % shm_name in cons.stderr
+
+
+def test_asyncio_service(examples, shm_name):
+    proc = run(examples / "asyncio_service.py", "-n", 2000, shm_name, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "asyncio_service: channel %s and tcp 127.0.0.1 on one loop" % shm_name,
+        "asyncio_service: client asked: wait 2000",
+        "asyncio_service: reply: received 2000 readings, sum 1999000",
+        "asyncio_service: client asked: quit",
+        "asyncio_service: done, removed %s" % shm_name,
+    ]
+    assert gone(shm_name)
