@@ -65,7 +65,13 @@ static void lease_raise(struct mb_event *ev, int64_t now, int64_t lease)
  * slice's lease. A notifier skips the wake only when the lease it sees has
  * run out: then the futex sleep of that slice (absolute timeout until) has
  * already ended, and the next slice's check, fenced the same way, sees the
- * state. So no wake-up is lost; a sleeper killed while asleep stops
+ * state; or when an earlier notifier took this slice's lease (0) and woke
+ * it: its seq change, made after seq was read for this slice, ends the
+ * slice at once, and the next raises a lease again (seq is read before the
+ * raise for this: read after it, that change could be missed and the slice
+ * slept without a lease, so that a condition needing several notifiers,
+ * every subscriber's release or every reader's unlock, would wait out the
+ * slice). So no wake-up is lost; a sleeper killed while asleep stops
  * counting once its lease runs out (its count stays, a load and a clock
  * read per publish, no system call).
  */
@@ -78,11 +84,11 @@ static int sleep_until(struct mb_event *ev, int64_t deadline, int64_t max_slice,
 
 	atomic_fetch_add_explicit(&ev->sleepers, 1, memory_order_relaxed);
 	for (;;) {
+		seq = atomic_load_explicit(&ev->seq, memory_order_acquire);
 		now = mb_os_now_ns();
 		until = deadline - now < next ? deadline : now + next;
 		lease_raise(ev, now, until + MB_LEASE_MARGIN_NS);
 		mb_os_fence_heavy();
-		seq = atomic_load_explicit(&ev->seq, memory_order_acquire);
 		ret = ready(ctx);
 		if (ret != 0)
 			break;
