@@ -9,8 +9,11 @@
  *
  * Sizes: Windows does not tell the size of a section through a documented
  * call; VirtualQuery() on a view only gives it rounded up to whole pages.
- * Opening therefore needs the size (0 is -EINVAL), and a size that does not
- * round up to the view's page count is -EINVAL.
+ * So the creator first makes the section "Local\name.membridge-size",
+ * holding the size as 8 bytes, and every mapping keeps it open beside the
+ * section: opening with size 0 reads it there (-EINVAL if there is none,
+ * as for a section this library did not make). A size that does not round
+ * up to the view's page count is -EINVAL.
  *
  * Waiting: no cross-process futex exists (WaitOnAddress() is per process),
  * so a wait word sleeps on a named event beside its section, which the
@@ -42,6 +45,7 @@
  * that a wait word's address tells its section and offset (waits below). */
 struct section {
 	HANDLE handle;       /* keeps the section alive */
+	HANDLE size_record;  /* and its size record (NULL if it has none) */
 	wchar_t *name;       /* L"Local\\name" */
 	void *base;
 	size_t size;
@@ -113,10 +117,60 @@ static size_t page_size(void)
 	return info.dwPageSize;
 }
 
-/* Map all of section h, named wname; the view must be `size` bytes rounded
- * up to pages. Takes h and wname: kept in map->os while mapped, closed and
- * freed on failure. */
-static int map_section(HANDLE h, wchar_t *wname, size_t size, unsigned mode,
+#define SIZE_SUFFIX L".membridge-size"
+
+/* The size record of section wname: created with `size` written in it if
+ * size != 0 and it does not exist yet, else opened; NULL if it cannot be. */
+static HANDLE size_record(const wchar_t *wname, size_t size)
+{
+	size_t len = wcslen(wname);
+	wchar_t *rname = malloc((len + wcslen(SIZE_SUFFIX) + 1) * sizeof(wchar_t));
+	HANDLE h;
+	_Atomic uint64_t *v;
+
+	if (!rname)
+		return NULL;
+	memcpy(rname, wname, len * sizeof(wchar_t));
+	memcpy(rname + len, SIZE_SUFFIX, (wcslen(SIZE_SUFFIX) + 1) * sizeof(wchar_t));
+	h = size ? CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+				      sizeof(uint64_t), rname)
+		 : OpenFileMappingW(FILE_MAP_READ, FALSE, rname);
+	if (h && size && GetLastError() != ERROR_ALREADY_EXISTS) {
+		v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, sizeof(uint64_t));
+		if (v) {
+			atomic_store_explicit(v, size, memory_order_release);
+			UnmapViewOfFile((void *)v);
+		}
+	}
+	free(rname);
+	return h;
+}
+
+/* The size in record h: -EINVAL without one, -EAGAIN before it is written. */
+static int size_read(HANDLE h, size_t *size)
+{
+	_Atomic uint64_t *v;
+	uint64_t got;
+
+	if (!h)
+		return -EINVAL; /* see the top of this file */
+	v = MapViewOfFile(h, FILE_MAP_READ, 0, 0, sizeof(uint64_t));
+	if (!v)
+		return error_from_win32(GetLastError());
+	got = atomic_load_explicit(v, memory_order_acquire);
+	UnmapViewOfFile((void *)v);
+	if (got == 0)
+		return -EAGAIN;
+	if (got > SIZE_MAX)
+		return -EFBIG;
+	*size = (size_t)got;
+	return 0;
+}
+
+/* Map all of section h, named wname, with size record rec; the view must be `size` bytes rounded
+ * up to pages. Takes h, rec and wname: kept in map->os while mapped, closed
+ * and freed on failure. */
+static int map_section(HANDLE h, HANDLE rec, wchar_t *wname, size_t size, unsigned mode,
 		       struct mb_mapping *map)
 {
 	MEMORY_BASIC_INFORMATION mbi;
@@ -139,6 +193,7 @@ static int map_section(HANDLE h, wchar_t *wname, size_t size, unsigned mode,
 	if (!sec)
 		goto fail_unmap;
 	sec->handle = h;
+	sec->size_record = rec;
 	sec->name = wname;
 	sec->base = base;
 	sec->size = size;
@@ -156,6 +211,8 @@ fail_unmap:
 	UnmapViewOfFile(base);
 fail:
 	CloseHandle(h);
+	if (rec)
+		CloseHandle(rec);
 	free(wname);
 	return ret;
 }
@@ -168,7 +225,7 @@ static int create_and_map(const char *name, size_t size, unsigned mode, bool exc
 	uint64_t size64 = size;
 	wchar_t *wname;
 	bool existed;
-	HANDLE h;
+	HANDLE h, rec;
 	int ret = 0;
 
 	if (size == 0)
@@ -176,18 +233,22 @@ static int create_and_map(const char *name, size_t size, unsigned mode, bool exc
 	wname = section_name(name, &ret);
 	if (!wname)
 		return ret;
+	/* The record first: whoever finds the section finds its size. */
+	rec = size_record(wname, size);
 	h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
 			       (DWORD)(size64 >> 32), (DWORD)size64, wname);
-	/* Read the last error before free() can touch it. */
+	/* Read the last error before another call can change it. */
 	ret = h ? 0 : error_from_win32(GetLastError());
 	existed = h && GetLastError() == ERROR_ALREADY_EXISTS;
 	if (!h || (exclusive && existed)) {
 		if (h)
 			CloseHandle(h);
+		if (rec)
+			CloseHandle(rec);
 		free(wname);
 		return h ? -EEXIST : ret;
 	}
-	return map_section(h, wname, size, mode, map);
+	return map_section(h, rec, wname, size, mode, map);
 }
 
 int mb_os_create(const char *name, size_t size, unsigned mode, struct mb_mapping *map)
@@ -198,11 +259,9 @@ int mb_os_create(const char *name, size_t size, unsigned mode, struct mb_mapping
 int mb_os_open(const char *name, size_t size, struct mb_mapping *map)
 {
 	wchar_t *wname;
-	HANDLE h;
+	HANDLE h, rec;
 	int ret = 0;
 
-	if (size == 0)
-		return -EINVAL; /* see the top of this file */
 	wname = section_name(name, &ret);
 	if (!wname)
 		return ret;
@@ -212,7 +271,17 @@ int mb_os_open(const char *name, size_t size, struct mb_mapping *map)
 		free(wname);
 		return ret;
 	}
-	return map_section(h, wname, size, 0600, map); /* sections have no mode bits */
+	rec = size_record(wname, 0);
+	if (size == 0)
+		ret = size_read(rec, &size);
+	if (ret < 0) {
+		CloseHandle(h);
+		if (rec)
+			CloseHandle(rec);
+		free(wname);
+		return ret;
+	}
+	return map_section(h, rec, wname, size, 0600, map); /* sections have no mode bits */
 }
 
 int mb_os_open_or_create(const char *name, size_t size, unsigned mode, struct mb_mapping *map)
@@ -233,6 +302,8 @@ void mb_os_unmap(struct mb_mapping *map)
 		ReleaseSRWLockExclusive(&sections_lock);
 		UnmapViewOfFile(sec->base);
 		CloseHandle(sec->handle);
+		if (sec->size_record)
+			CloseHandle(sec->size_record);
 		free(sec->name);
 		free(sec);
 	}
