@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Example: subscribe to the channel channel_publisher creates, wait on the
- * subscriber's descriptor with poll(2), and check that every message comes,
- * in place and in order, up to the empty end marker. Build it on its own with
+ * subscriber's descriptor with poll(2) (where there are none, as on
+ * Windows, in the blocking receive instead), and check that every message
+ * comes, in place and in order, up to the empty end marker. Build it on its own with
  *   cc channel_subscriber.c $(pkg-config --cflags --libs membridge)
  */
 #define _POSIX_C_SOURCE 200809L /* poll, nanosleep, getopt under -std=c11 */
 
 #include <errno.h>
 #include <inttypes.h>
+#ifndef _WIN32
 #include <poll.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,20 +88,25 @@ static int check(const struct membridge_message *msg, uint64_t n)
 static int receive_all(struct membridge_subscriber *sub, uint64_t *n, char last[32])
 {
 	struct membridge_message msgs[BATCH];
-	struct pollfd pfd = { .events = POLLIN };
 	int64_t wait = MEMBRIDGE_NO_WAIT;
 	int got, i, ret;
+#ifdef _WIN32
+	wait = PATIENCE_S * SECOND; /* no descriptors here: block in receive */
+#else
+	struct pollfd pfd = { .events = POLLIN };
 
 	pfd.fd = membridge_subscriber_fd(sub);
 	if (pfd.fd == -ENOTSUP)
 		wait = PATIENCE_S * SECOND; /* no descriptors here: block in receive */
 	else if (pfd.fd < 0)
 		return pfd.fd;
+#endif
 	for (;;) {
 		/* Edge style: take what there is until -EAGAIN, then poll. The
 		 * descriptor becomes readable when a message comes after that
 		 * -EAGAIN; a wake-up may also find nothing new. */
 		got = membridge_subscriber_receive_batch(sub, msgs, BATCH, wait);
+#ifndef _WIN32
 		if (got == -EAGAIN && wait == MEMBRIDGE_NO_WAIT) {
 			ret = poll(&pfd, 1, PATIENCE_S * 1000);
 			if (ret == 0)
@@ -107,6 +115,7 @@ static int receive_all(struct membridge_subscriber *sub, uint64_t *n, char last[
 				return -errno;
 			continue;
 		}
+#endif
 		if (got < 0)
 			return got;
 		for (i = 0; i < got && msgs[i].len > 0; i++) {

@@ -31,15 +31,13 @@ examples_ring_vs_pipe_SOURCES = examples/ring_vs_pipe.c
 examples_ring_vs_pipe_LDADD = lib/libmembridge.la
 
 # A channel publisher and its subscribers, which wait with poll(2) on their
-# descriptors (POSIX only). Each is one file that also builds on its own with
-# pkg-config, as the README shows.
-if !MB_WINDOWS
+# descriptors (on Windows, which has none, in the blocking receive). Each is
+# one file that also builds on its own with pkg-config, as the README shows.
 noinst_PROGRAMS += examples/channel_publisher examples/channel_subscriber
-endif
 examples_channel_publisher_SOURCES = examples/channel_publisher.c
-examples_channel_publisher_LDADD = lib/libmembridge.la
+examples_channel_publisher_LDADD = lib/libmembridge.la $(MB_POSIX_TIME_LIBS)
 examples_channel_subscriber_SOURCES = examples/channel_subscriber.c
-examples_channel_subscriber_LDADD = lib/libmembridge.la
+examples_channel_subscriber_LDADD = lib/libmembridge.la $(MB_POSIX_TIME_LIBS)
 
 # Runs from the top build directory, where the programs are examples/<name>.
 if !MB_WINDOWS

@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _WIN32
+#include <windows.h>
+#endif
+
 #include <membridge.h>
 
 /*
@@ -16,6 +20,8 @@
  * a reader that sees a non-zero count under a read lock sees all of them.
  */
 #define SEGMENT_SIZE 4096
+/* Windows: how long the writer keeps its segment open for readers. */
+#define LINGER_S 2
 #define RECORDS_AT 8
 
 struct record {
@@ -100,8 +106,17 @@ int main(int argc, char **argv)
 	}
 	printf("view_writer: wrote %zu records to %s\n", sizeof(records) / sizeof(records[0]),
 	       name);
+#ifdef _WIN32
+	/* A Windows section lasts only while some process has it open: stay a
+	 * little, so that a reader started before or just after us opens it. */
+	printf("view_writer: the segment stays while a process has it open; waiting %d s"
+	       " for view_reader %s\n", LINGER_S, name);
+	fflush(stdout);
+	Sleep(LINGER_S * 1000);
+#else
 	printf("view_writer: the segment stays until a reader removes it: view_reader %s\n",
 	       name);
+#endif
 out:
 	membridge_view_close(view);
 	membridge_segment_close(seg);

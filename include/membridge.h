@@ -21,8 +21,9 @@
  *     each sleep, so none is missed: -EINTR comes at once in the poll and
  *     non-Linux sleeps, and on Linux's futex sleep within one slice (10 ms
  *     for locks, up to 40 ms for rings). A handler that ran before the
- *     call began waiting does not end it. Windows: signals never end a
- *     wait (CRT handlers run on another thread); use finite timeouts.
+ *     call began waiting does not end it. Windows: a console Ctrl-C or
+ *     Ctrl-Break ends the process's blocking waits with -EINTR, once the
+ *     console's handlers (the CRT's signal() one too) have run.
  *   - Everything read from shared memory is untrusted: a corrupt ring header,
  *     frame or lock word yields -EBADMSG, never an access outside the mapping.
  *   - Handles are opaque. The few structs callers allocate (struct

@@ -175,8 +175,7 @@ void mb_event_wake(struct mb_event *ev)
 	    !atomic_compare_exchange_strong_explicit(&ev->lease, &lease, 0, memory_order_relaxed,
 						     memory_order_relaxed))
 		return;
-	atomic_fetch_add_explicit(&ev->seq, 1, memory_order_release);
-	mb_os_wake(&ev->seq);
+	mb_os_wake(&ev->seq, atomic_fetch_add_explicit(&ev->seq, 1, memory_order_release));
 }
 
 void mb_event_arm(struct mb_event *ev, uint64_t bell)

@@ -218,8 +218,9 @@ int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t until_ns,
 	}
 }
 
-void mb_os_wake(_Atomic uint32_t *word)
+void mb_os_wake(_Atomic uint32_t *word, uint32_t was)
 {
+	(void)was;
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 }
 #else
@@ -234,9 +235,10 @@ int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t until_ns,
 	return mb_os_pause(until_ns < slice_end ? until_ns : slice_end, caller);
 }
 
-void mb_os_wake(_Atomic uint32_t *word)
+void mb_os_wake(_Atomic uint32_t *word, uint32_t was)
 {
 	(void)word;
+	(void)was;
 }
 #endif
 

@@ -36,11 +36,13 @@ int mb_os_remove(const char *name);
  * has returned, so a wait blocks the asynchronous signals for the part it
  * runs in user space (mb_os_signals_block, which saves the caller's mask)
  * and lets them through only while it sleeps, in the calls below: a handler
- * that runs then makes them return -EINTR. Windows: no-ops (CRT signal
- * handlers run on another thread and never interrupt a wait).
+ * that runs then makes them return -EINTR. Windows has no signals to block:
+ * mb_os_signals_block notes how many console events (Ctrl-C, Ctrl-Break)
+ * came so far, and any later one makes the calls below return -EINTR once
+ * the console's handlers have run (platform-win32.c).
  */
 #ifdef _WIN32
-typedef int mb_sigmask;
+typedef int mb_sigmask; /* the console events counted when the wait began */
 #else
 #include <signal.h>
 typedef sigset_t mb_sigmask;
@@ -56,8 +58,9 @@ int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t until_ns,
 /* With signals blocked: sleep until until_ns with the caller's mask,
  * race-free; 0, or -EINTR when a handler ran. */
 int mb_os_pause(int64_t until_ns, const mb_sigmask *caller);
-/* Wake every process sleeping on word. */
-void mb_os_wake(_Atomic uint32_t *word);
+/* Wake every process sleeping on word, which the caller has just changed
+ * from the value `was` (Windows names the sleepers' kernel object by it). */
+void mb_os_wake(_Atomic uint32_t *word, uint32_t was);
 
 /*
  * Doorbells (doorbell.c): a descriptor that becomes readable when another

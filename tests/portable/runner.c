@@ -2,9 +2,11 @@
 /*
  * The portable test runner: one table of cases run the same on Linux (make
  * check) and on Windows (make check-windows, under wine), without Check.
- * Segments, views, locks, rings, and a ring between two real processes: the
- * runner starts itself again as the child ("child-ring NAME COUNT"), with
- * fork + exec on POSIX and CreateProcess on Windows.
+ * Segments, views, locks, rings, channels, and between two real processes a
+ * ring stream, a channel stream, a lock and the wake-up delay of a blocked
+ * pop: the runner starts itself again as the child ("child-ring NAME
+ * COUNT", "child-channel ...", "child-lock NAME", "child-wake NAME COUNT"),
+ * with fork + exec on POSIX and CreateProcess on Windows.
  *
  *   runner            run every case, one "PASS:"/"FAIL:" line each
  *   runner CASE...    run only the cases named
@@ -15,6 +17,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -423,6 +426,10 @@ static void test_ring_full_timeout(void)
 /* ------------------------------------------------------------ two processes */
 
 #define TWOPROC_MESSAGES 3000
+/* The two-process lock's segment, and where in it the child raises a flag
+ * (past the bytes the test writes through the view). */
+#define LOCK_SEGMENT 128
+#define LOCK_FLAG_AT 64
 
 /* The child: open the parent's ring and push COUNT numbered messages
  * "msg <i>", with blocking pushes (the ring is small: it waits for room). */
@@ -456,76 +463,457 @@ static int child_ring(const char *name, const char *count_arg)
 	return ret < 0 ? 4 : 0;
 }
 
-#ifdef _WIN32
-/* The child is waited for on a thread, while this one pops. */
-struct child_run {
-	const char *args[4];
+/* A child process started with child_start(), waited for with child_end(),
+ * while this process plays its part. */
+struct child {
+	const char *args[5];
 	int status;
+#ifdef _WIN32
+	HANDLE thread; /* runs run_self() and waits for the process */
+#else
+	pid_t pid;
+#endif
 };
 
+#ifdef _WIN32
 static DWORD WINAPI child_thread(void *arg)
 {
-	struct child_run *run = arg;
+	struct child *c = arg;
 
-	run->status = run_self(run->args);
+	c->status = run_self(c->args);
 	return 0;
 }
 #endif
 
+/* Start this program again with c->args (set by the caller). */
+static bool child_start(struct child *c)
+{
+	c->status = -1;
+#ifdef _WIN32
+	c->thread = CreateThread(NULL, 0, child_thread, c, 0, NULL);
+	return CHECK(c->thread != NULL);
+#else
+	fflush(NULL);
+	c->pid = fork();
+	if (c->pid == 0)
+		_exit(run_self(c->args));
+	return CHECK(c->pid > 0);
+#endif
+}
+
+/* Wait for it; its exit status. */
+static int child_end(struct child *c)
+{
+#ifdef _WIN32
+	WaitForSingleObject(c->thread, INFINITE);
+	CloseHandle(c->thread);
+#else
+	int status;
+
+	while (waitpid(c->pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	c->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+#endif
+	return c->status;
+}
+
+static void sleep_ms(unsigned ms)
+{
+#ifdef _WIN32
+	Sleep(ms);
+#else
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+#endif
+}
+
 static void test_twoproc_ring(void)
 {
 	struct ring_fixture f;
+	struct child c = { .args = { "child-ring" } };
 	char count[16], buf[32], want[32];
 	long i;
 	size_t len;
-	int status = -1, wlen;
+	int wlen;
 
 	if (!ring_setup(&f, 256))
 		return;
 	snprintf(count, sizeof(count), "%d", TWOPROC_MESSAGES);
-	{
-#ifdef _WIN32
-		struct child_run run = { { "child-ring", f.name, count, NULL }, -1 };
-		HANDLE thread = CreateThread(NULL, 0, child_thread, &run, 0, NULL);
-
-		if (!CHECK(thread != NULL)) {
-			ring_teardown(&f);
-			return;
-		}
-#else
-		const char *args[] = { "child-ring", f.name, count, NULL };
-		pid_t pid;
-
-		fflush(NULL);
-		pid = fork();
-		if (pid == 0)
-			_exit(run_self(args) == 0 ? 0 : 1);
-		if (!CHECK(pid > 0)) {
-			ring_teardown(&f);
-			return;
-		}
-#endif
-		for (i = 0; i < TWOPROC_MESSAGES; i++) {
-			if (!CHECK_OK(membridge_spsc_pop(f.ring, buf, sizeof(buf), &len,
-							 CHILD_TIMEOUT_NS)))
-				break;
-			wlen = snprintf(want, sizeof(want), "msg %ld", i);
-			if (!CHECK(len == (size_t)wlen && memcmp(buf, want, len) == 0))
-				break;
-		}
-		CHECK(membridge_spsc_is_empty(f.ring) == 1);
-#ifdef _WIN32
-		WaitForSingleObject(thread, INFINITE);
-		CloseHandle(thread);
-		status = run.status;
-#else
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-#endif
+	c.args[1] = f.name;
+	c.args[2] = count;
+	if (!child_start(&c)) {
+		ring_teardown(&f);
+		return;
 	}
-	CHECK(status == 0);
+	for (i = 0; i < TWOPROC_MESSAGES; i++) {
+		if (!CHECK_OK(membridge_spsc_pop(f.ring, buf, sizeof(buf), &len, CHILD_TIMEOUT_NS)))
+			break;
+		wlen = snprintf(want, sizeof(want), "msg %ld", i);
+		if (!CHECK(len == (size_t)wlen && memcmp(buf, want, len) == 0))
+			break;
+	}
+	CHECK(membridge_spsc_is_empty(f.ring) == 1);
+	CHECK(child_end(&c) == 0);
 	ring_teardown(&f);
+}
+
+/* How many wake-ups the delay case measures, and the pause before each
+ * push: long enough for the popper to be asleep in the kernel. */
+#define WAKE_COUNT 40
+#define WAKE_GAP_MS 15
+
+/* The child: push COUNT messages, each the clock reading just before its
+ * push, WAKE_GAP_MS apart. */
+static int child_wake(const char *name, const char *count_arg)
+{
+	struct membridge_segment *seg;
+	struct membridge_spsc *ring;
+	long i, count = strtol(count_arg, NULL, 10);
+	int64_t now;
+	int ret;
+
+	ret = membridge_segment_open(name, 0, &seg);
+	if (ret < 0)
+		return 2;
+	ret = membridge_spsc_open(seg, &ring);
+	for (i = 0; i < count && ret == 0; i++) {
+		sleep_ms(WAKE_GAP_MS);
+		now = mb_clock_ns();
+		ret = membridge_spsc_push(ring, &now, sizeof(now), CHILD_TIMEOUT_NS);
+	}
+	if (ret < 0)
+		fprintf(stderr, "child-wake: %s\n", membridge_strerror(ret));
+	membridge_spsc_close(ring);
+	membridge_segment_close(seg);
+	return ret < 0 ? 4 : 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* A pop blocked in the kernel, woken by another process's push: how long
+ * from just before the push to the pop's return. Printed, never bounded
+ * tightly (the machine may be busy): each must come within 5 s. */
+static void test_twoproc_wake(void)
+{
+	struct ring_fixture f;
+	struct child c = { .args = { "child-wake" } };
+	int64_t delay[WAKE_COUNT], sent;
+	char count[16];
+	size_t len;
+	int n;
+
+	if (!ring_setup(&f, 256))
+		return;
+	snprintf(count, sizeof(count), "%d", WAKE_COUNT);
+	c.args[1] = f.name;
+	c.args[2] = count;
+	if (!child_start(&c)) {
+		ring_teardown(&f);
+		return;
+	}
+	for (n = 0; n < WAKE_COUNT; n++) {
+		if (!CHECK_OK(membridge_spsc_pop(f.ring, &sent, sizeof(sent), &len,
+						 CHILD_TIMEOUT_NS)))
+			break;
+		delay[n] = mb_clock_ns() - sent;
+		if (!CHECK(len == sizeof(sent) && delay[n] >= 0 && delay[n] < 5000 * MS))
+			break;
+	}
+	CHECK(child_end(&c) == 0);
+	if (n == WAKE_COUNT) {
+		qsort(delay, WAKE_COUNT, sizeof(delay[0]), cmp_i64);
+		printf("  wake-up delay of a blocked pop, push in another process: p50 %.3f ms,"
+		       " p90 %.3f ms, max %.3f ms (%d wake-ups, %d ms apart)\n",
+		       (double)delay[WAKE_COUNT / 2] / 1e6, (double)delay[WAKE_COUNT * 9 / 10] / 1e6,
+		       (double)delay[WAKE_COUNT - 1] / 1e6, WAKE_COUNT, WAKE_GAP_MS);
+	}
+	ring_teardown(&f);
+}
+
+/* The child: open NAME's view; the parent holds the write lock, so a read
+ * lock is -EAGAIN; say so in the flag byte, then block for the read lock,
+ * which the parent's unlock gives, and check what it wrote. */
+static int child_lock(const char *name)
+{
+	struct membridge_segment *seg;
+	struct membridge_view *view;
+	_Atomic unsigned char *flag;
+	unsigned char got = 0;
+	int ret, status = 0;
+
+	if (membridge_segment_open(name, LOCK_SEGMENT, &seg) < 0)
+		return 2;
+	if (membridge_view_open(seg, &view) < 0) {
+		membridge_segment_close(seg);
+		return 3;
+	}
+	flag = (_Atomic unsigned char *)((unsigned char *)membridge_segment_data(seg) + LOCK_FLAG_AT);
+	ret = membridge_view_lock_read(view, MEMBRIDGE_NO_WAIT);
+	if (ret != -EAGAIN)
+		status = 10;
+	atomic_store(flag, 1);
+	ret = membridge_view_lock_read(view, CHILD_TIMEOUT_NS);
+	if (ret < 0) {
+		status = 11;
+	} else {
+		if (membridge_view_read_bytes(view, 0, &got, 1) < 0 || got != 0x5a)
+			status = 12;
+		membridge_view_unlock(view);
+	}
+	membridge_view_close(view);
+	membridge_segment_close(seg);
+	return status;
+}
+
+/* A write lock held by this process blocks another process's reader, whose
+ * wait ends when the lock is released, and which then sees the data. */
+static void test_twoproc_lock(void)
+{
+	struct view_fixture f;
+	struct child c = { .args = { "child-lock" } };
+	_Atomic unsigned char *flag;
+	unsigned char mark = 0x5a;
+	int64_t t0;
+
+	if (!view_setup(&f, LOCK_SEGMENT))
+		return;
+	flag = (_Atomic unsigned char *)((unsigned char *)membridge_segment_data(f.seg) +
+					 LOCK_FLAG_AT);
+	c.args[1] = f.name;
+	if (!CHECK_OK(membridge_view_lock_write(f.view, MEMBRIDGE_NO_WAIT)) || !child_start(&c)) {
+		view_teardown(&f);
+		return;
+	}
+	t0 = mb_clock_ns();
+	while (!atomic_load(flag) && mb_clock_ns() - t0 < CHILD_TIMEOUT_NS)
+		sleep_ms(1);
+	CHECK(atomic_load(flag));
+	sleep_ms(20); /* the child is asleep in its blocking lock by now, mostly */
+	CHECK_OK(membridge_view_write_bytes(f.view, 0, &mark, 1));
+	CHECK_OK(membridge_view_unlock(f.view));
+	CHECK(child_end(&c) == 0);
+	view_teardown(&f);
+}
+
+/* ------------------------------------------------------------ channels */
+
+struct channel_fixture {
+	char name[64];
+	struct membridge_segment *seg;
+	struct membridge_publisher *pub;
+};
+
+static bool channel_setup(struct channel_fixture *f, uint64_t data_size, uint32_t subscribers)
+{
+	struct membridge_channel_config cfg = { data_size, 64, subscribers, 0 };
+
+	new_name(f->name);
+	f->pub = NULL;
+	if (!CHECK_OK(membridge_segment_create(f->name, membridge_channel_segment_size(&cfg), 0,
+					       MEMBRIDGE_CREATE_EXCLUSIVE, &f->seg)))
+		return false;
+	if (!CHECK_OK(membridge_channel_init(f->seg, &cfg)) ||
+	    !CHECK_OK(membridge_publisher_open(f->seg, &f->pub))) {
+		membridge_segment_close(f->seg);
+		membridge_segment_remove(f->name);
+		return false;
+	}
+	return true;
+}
+
+static void channel_teardown(struct channel_fixture *f)
+{
+	membridge_publisher_close(f->pub);
+	membridge_segment_close(f->seg);
+	CHECK_OK(membridge_segment_remove(f->name));
+}
+
+/* Receive "<prefix> <n>" with sequence number seq, then release it. */
+static bool receive_numbered(struct membridge_subscriber *sub, const char *prefix, long n,
+			     uint64_t seq, int64_t timeout_ns)
+{
+	struct membridge_message msg;
+	char want[32];
+	int len = snprintf(want, sizeof(want), "%s %ld", prefix, n);
+	bool ok;
+
+	if (!CHECK_OK(membridge_subscriber_receive(sub, &msg, timeout_ns)))
+		return false;
+	ok = CHECK(msg.seq == seq && msg.len == (size_t)len && memcmp(msg.data, want, msg.len) == 0);
+	ok = CHECK(membridge_subscriber_release(sub) == 1) && ok;
+	return ok;
+}
+
+static void test_channel_publish_receive(void)
+{
+	struct channel_fixture f;
+	struct membridge_subscriber *sub;
+	struct membridge_channel_config cfg;
+	void *p;
+	long i;
+
+	if (!channel_setup(&f, 4096, 2))
+		return;
+	if (CHECK_OK(membridge_channel_config(f.seg, &cfg)))
+		CHECK(cfg.data_size == 4096 && cfg.max_message == 64 && cfg.subscribers == 2);
+	if (!CHECK_OK(membridge_subscriber_open(f.seg, MEMBRIDGE_SUBSCRIBE_NEWEST, &sub))) {
+		channel_teardown(&f);
+		return;
+	}
+	CHECK_RET(membridge_subscriber_receive(sub, &(struct membridge_message){ 0 },
+					       MEMBRIDGE_NO_WAIT), -EAGAIN);
+	/* A loan, written in place, then a copy in. */
+	if (CHECK_OK(membridge_publisher_loan(f.pub, 6, &p, MEMBRIDGE_NO_WAIT))) {
+		memcpy(p, "loan 0", 6);
+		CHECK(membridge_publisher_publish(f.pub) == 1);
+	}
+	CHECK_RET(membridge_publisher_loan(f.pub, 65, &p, MEMBRIDGE_NO_WAIT), -EMSGSIZE);
+	for (i = 1; i < 4; i++) {
+		char msg[16];
+		int len = snprintf(msg, sizeof(msg), "copy %ld", i);
+
+		CHECK_OK(membridge_publisher_send(f.pub, msg, (size_t)len, MEMBRIDGE_NO_WAIT));
+	}
+	if (receive_numbered(sub, "loan", 0, 0, MEMBRIDGE_NO_WAIT))
+		for (i = 1; i < 4 && receive_numbered(sub, "copy", i, (uint64_t)i, MEMBRIDGE_NO_WAIT);
+		     i++)
+			;
+	membridge_subscriber_close(sub);
+	channel_teardown(&f);
+}
+
+#define SUBSCRIBERS 3
+
+static void test_channel_subscribers(void)
+{
+	struct channel_fixture f;
+	struct membridge_subscriber *sub[SUBSCRIBERS];
+	char msg[16];
+	int i, k, n = 0, len;
+
+	if (!channel_setup(&f, 4096, SUBSCRIBERS))
+		return;
+	for (k = 0; k < SUBSCRIBERS; k++, n++)
+		if (!CHECK_OK(membridge_subscriber_open(f.seg, MEMBRIDGE_SUBSCRIBE_NEWEST, &sub[k])))
+			break;
+	if (n == SUBSCRIBERS)
+		CHECK_RET(membridge_subscriber_open(f.seg, 0, &(struct membridge_subscriber *){ NULL }),
+			  -EUSERS);
+	for (i = 0; i < 10; i++) {
+		len = snprintf(msg, sizeof(msg), "all %d", i);
+		CHECK_OK(membridge_publisher_send(f.pub, msg, (size_t)len, MEMBRIDGE_NO_WAIT));
+	}
+	/* Each subscriber sees every message, in order, whatever the others do. */
+	for (k = 0; k < n; k++)
+		for (i = 0; i < 10 && receive_numbered(sub[k], "all", i, (uint64_t)i, 0); i++)
+			;
+	for (k = 0; k < n; k++)
+		membridge_subscriber_close(sub[k]);
+	channel_teardown(&f);
+}
+
+static void test_channel_full_timeout(void)
+{
+	struct channel_fixture f;
+	struct membridge_subscriber *sub;
+	struct membridge_message msg;
+	char payload[64] = { 0 };
+	int64_t t0, waited;
+	int n = 0, ret;
+
+	if (!channel_setup(&f, 1024, 1))
+		return;
+	if (!CHECK_OK(membridge_subscriber_open(f.seg, MEMBRIDGE_SUBSCRIBE_NEWEST, &sub))) {
+		channel_teardown(&f);
+		return;
+	}
+	while ((ret = membridge_publisher_send(f.pub, payload, sizeof(payload),
+					       MEMBRIDGE_NO_WAIT)) == 0)
+		n++;
+	CHECK_RET(ret, -EAGAIN);
+	CHECK(n >= 1 && (size_t)n <= 1024 / membridge_channel_record_size(sizeof(payload)));
+	/* A live subscriber holds the space: the publisher waits, then gives up. */
+	t0 = mb_clock_ns();
+	CHECK_RET(membridge_publisher_send(f.pub, payload, sizeof(payload), 50 * MS), -ETIMEDOUT);
+	waited = mb_clock_ns() - t0;
+	CHECK(waited >= 40 * MS && waited < 5000 * MS);
+	if (CHECK_OK(membridge_subscriber_receive(sub, &msg, MEMBRIDGE_NO_WAIT))) {
+		CHECK(msg.seq == 0 && msg.len == sizeof(payload));
+		CHECK(membridge_subscriber_release(sub) == 1);
+	}
+	CHECK_OK(membridge_publisher_send(f.pub, payload, sizeof(payload), MEMBRIDGE_NO_WAIT));
+	membridge_subscriber_close(sub);
+	channel_teardown(&f);
+}
+
+/* The child: take over NAME's channel as its publisher (the parent closed
+ * its own) and send COUNT messages "pub <i>", waiting for space. */
+static int child_channel(const char *name, const char *count_arg)
+{
+	struct membridge_segment *seg;
+	struct membridge_publisher *pub;
+	long i, count = strtol(count_arg, NULL, 10);
+	char msg[32];
+	int ret, len;
+
+	ret = membridge_segment_open(name, 0, &seg);
+	if (ret < 0) {
+		fprintf(stderr, "child: open %s: %s\n", name, membridge_strerror(ret));
+		return 2;
+	}
+	ret = membridge_publisher_open(seg, &pub);
+	if (ret < 0) {
+		fprintf(stderr, "child: publisher_open: %s\n", membridge_strerror(ret));
+		membridge_segment_close(seg);
+		return 3;
+	}
+	for (i = 0; i < count && ret == 0; i++) {
+		len = snprintf(msg, sizeof(msg), "pub %ld", i);
+		ret = membridge_publisher_send(pub, msg, (size_t)len, CHILD_TIMEOUT_NS);
+	}
+	if (ret < 0)
+		fprintf(stderr, "child: send %ld: %s\n", i - 1, membridge_strerror(ret));
+	membridge_publisher_close(pub);
+	membridge_segment_close(seg);
+	return ret < 0 ? 4 : 0;
+}
+
+/* A stream from a publisher process to this subscriber, through a channel
+ * small enough that the publisher waits for space many times over. */
+static void test_twoproc_channel(void)
+{
+	struct channel_fixture f;
+	struct child c = { .args = { "child-channel" } };
+	struct membridge_subscriber *sub;
+	char count[16];
+	long i;
+
+	if (!channel_setup(&f, 1024, 1))
+		return;
+	membridge_publisher_close(f.pub);
+	f.pub = NULL;
+	if (!CHECK_OK(membridge_subscriber_open(f.seg, MEMBRIDGE_SUBSCRIBE_NEWEST, &sub))) {
+		channel_teardown(&f);
+		return;
+	}
+	snprintf(count, sizeof(count), "%d", TWOPROC_MESSAGES);
+	c.args[1] = f.name;
+	c.args[2] = count;
+	if (child_start(&c)) {
+		for (i = 0; i < TWOPROC_MESSAGES; i++)
+			if (!receive_numbered(sub, "pub", i, (uint64_t)i, CHILD_TIMEOUT_NS))
+				break;
+		CHECK(child_end(&c) == 0);
+	}
+	membridge_subscriber_close(sub);
+	channel_teardown(&f);
 }
 
 /* ------------------------------------------------------------ main */
@@ -542,6 +930,12 @@ static const struct {
 	{ "ring_fifo", test_ring_fifo },
 	{ "ring_full_timeout", test_ring_full_timeout },
 	{ "twoproc_ring", test_twoproc_ring },
+	{ "twoproc_lock", test_twoproc_lock },
+	{ "twoproc_wake", test_twoproc_wake },
+	{ "channel_publish_receive", test_channel_publish_receive },
+	{ "channel_subscribers", test_channel_subscribers },
+	{ "channel_full_timeout", test_channel_full_timeout },
+	{ "twoproc_channel", test_twoproc_channel },
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -566,6 +960,12 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && strcmp(argv[1], "child-ring") == 0)
 		return child_ring(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "child-wake") == 0)
+		return child_wake(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "child-channel") == 0)
+		return child_channel(argv[2], argv[3]);
+	if (argc == 3 && strcmp(argv[1], "child-lock") == 0)
+		return child_lock(argv[2]);
 	setvbuf(stdout, NULL, _IONBF, 0);
 	printf("membridge portable runner, library %s\n", membridge_version());
 	for (i = 0; i < NCASES; i++) {
