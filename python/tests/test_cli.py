@@ -1648,7 +1648,7 @@ def test_bench_quick(mb):
 
 
 def _bench_rings():
-    return set(p.name for p in pathlib.Path("/dev/shm").glob("membridge-bench-*"))
+    return set(p.name for p in pathlib.Path("/dev/shm").glob("mbbench*"))
 
 
 def test_bench_interrupted_removes_its_rings(cli):
