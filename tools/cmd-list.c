@@ -208,7 +208,7 @@ int cli_cmd_list(int argc, char **argv)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	ret = read_directory(&list, all);
 	if (ret == -ENOTSUP) {
-		cli_error("list: this system keeps no directory of shared-memory segments to read; "
+		cli_error("this system keeps no directory of shared-memory segments to read; "
 			  "'membridge info NAME' shows a segment whose name you know");
 		return CLI_FAILURE;
 	}
