@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Two-process MappedView demo, reader side (run producer.py too).
 
-usage: consumer.py [--timeout SECONDS] [--keep] [NAME]   (default /membridge-py-demo)
+usage: consumer.py [--timeout SECONDS] [--keep] [NAME]   (default /mb-py-demo)
 
 Waits up to SECONDS (default 10) for producer.py's segment and records,
 prints them and removes the segment (unless --keep). Either program may be
@@ -34,7 +34,7 @@ def open_when_ready(name, deadline):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("name", nargs="?", default="/membridge-py-demo")
+    ap.add_argument("name", nargs="?", default="/mb-py-demo")
     ap.add_argument("--timeout", type=float, default=10.0)
     ap.add_argument("--keep", action="store_true", help="do not remove the segment")
     args = ap.parse_args()

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Two-process MappedView demo, writer side (run consumer.py too).
 
-usage: producer.py [--replace] [NAME]   (default /membridge-py-demo)
+usage: producer.py [--replace] [NAME]   (default /mb-py-demo)
 
 Creates the segment NAME, writes a few records under the write lock and
 exits; the segment stays until consumer.py reads it and removes it. The
@@ -20,7 +20,7 @@ FIRST_RECORD = 8
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("name", nargs="?", default="/membridge-py-demo")
+    ap.add_argument("name", nargs="?", default="/mb-py-demo")
     ap.add_argument("--replace", action="store_true",
                     help="replace a segment left behind by an earlier run")
     args = ap.parse_args()

@@ -19,7 +19,7 @@ count=300000
 if [ "$1" = "-n" ]; then
 	count=$2
 fi
-name=/membridge-py-demo-$$
+name=/mbdemo-$$
 consumer_pid=
 cleanup() {
 	[ -n "$consumer_pid" ] && kill "$consumer_pid" 2>/dev/null

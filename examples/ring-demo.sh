@@ -6,7 +6,7 @@
 #   DIR   where ring_producer and ring_consumer are (default: next to this
 #         script, else ./examples, else .); in a build tree these are libtool
 #         wrapper scripts, which run the freshly built programs.
-#   NAME  the ring's segment name (default /membridge-ring-demo-<pid>, so two
+#   NAME  the ring's segment name (default /mb-ring-demo-<pid>, so two
 #         demos running at once do not meet).
 # Exits non-zero if either program fails.
 
@@ -40,7 +40,7 @@ while getopts n:s:t:h opt; do
 	esac
 done
 shift $((OPTIND - 1))
-name=${1:-/membridge-ring-demo-$$}
+name=${1:-/mb-ring-demo-$$}
 [ $# -le 1 ] || usage
 case $name in
 /*/* | / | [!/]*)

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Python twin of ring_consumer.c: receive the C ring_producer's stream.
 
-usage: ring_consumer.py [-n COUNT] [-t SECONDS] [NAME]   (default /membridge-ring-demo)
+usage: ring_consumer.py [-n COUNT] [-t SECONDS] [NAME]   (default /mb-ring-demo)
 
 Creates the ring NAME (1 MiB + 24 bytes), then pops raw messages until the
 end marker "end-of-stream:<count>", checking that each is exactly the one
@@ -26,7 +26,7 @@ def demo_message(i):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("name", nargs="?", default="/membridge-ring-demo")
+    ap.add_argument("name", nargs="?", default="/mb-ring-demo")
     ap.add_argument("-n", "--count", type=int, default=None,
                     help="fail unless exactly COUNT messages arrive")
     ap.add_argument("-t", "--timeout", type=float, default=10.0)

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#define DEMO_NAME "/membridge-ring-demo"
+#define DEMO_NAME "/mb-ring-demo"
 #define DEMO_COUNT UINT64_C(1000000)
 #define DEMO_CAPACITY (1024 * 1024) /* ring data bytes; the segment has 24 more */
 #define DEMO_TIMEOUT_S 10.0         /* how long either side waits for the other */

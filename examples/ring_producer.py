@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Python twin of ring_producer.c: feed the C ring_consumer.
 
-usage: ring_producer.py [-n COUNT] [-t SECONDS] [NAME]   (default /membridge-ring-demo)
+usage: ring_producer.py [-n COUNT] [-t SECONDS] [NAME]   (default /mb-ring-demo)
 
 Opens the ring that `ring_consumer [-n COUNT] NAME` creates (waiting up to
 SECONDS for it), sends ring_demo.h's COUNT numbered raw messages in batches
@@ -39,7 +39,7 @@ def open_ring(name, deadline):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("name", nargs="?", default="/membridge-ring-demo")
+    ap.add_argument("name", nargs="?", default="/mb-ring-demo")
     ap.add_argument("-n", "--count", type=int, default=100000)
     ap.add_argument("-t", "--timeout", type=float, default=10.0)
     args = ap.parse_args()

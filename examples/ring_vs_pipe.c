@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: ring_vs_pipe [COUNT >= 2]\n");
 		return 2;
 	}
-	snprintf(name, sizeof(name), "/membridge-vs-pipe-%ld", (long)getpid());
+	snprintf(name, sizeof(name), "/mb-pipe-%u", (unsigned)getpid() % 10000000u);
 	err = membridge_segment_create(name, MEMBRIDGE_SPSC_HEADER + RING_DATA, 0, 0, &seg);
 	if (err < 0) {
 		fail(name, err);

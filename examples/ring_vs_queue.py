@@ -81,7 +81,7 @@ def main():
     ctx = mp.get_context("fork")
     msgs = ["msg-%d" % i for i in range(count)]
 
-    name = "/membridge-vs-queue-%d" % os.getpid()
+    name = "/mbqueue%d" % os.getpid()
     mem = membridge.SharedMemory.create(name, RING_BYTES)
     try:
         mem.spsc()  # the creator writes the ring header before the others open it

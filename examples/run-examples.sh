@@ -7,10 +7,11 @@
 
 bin=${EXAMPLES_DIR:-examples}
 here=$(dirname "$0")
-tag=$$
-view=/membridge-check-view-$tag
-ring=/membridge-check-ring-$tag
-chan=/membridge-check-channel-$tag
+# Names within macOS's 16 bytes: the pid in hex (at most 6 digits).
+tag=$(printf %x $$)
+view=/mbck-v-$tag
+ring=/mbck-r-$tag
+chan=/mbck-c-$tag
 out=$(mktemp -d "${TMPDIR:-/tmp}/membridge-examples.XXXXXX") || exit 99
 pids=
 sp_pid=
@@ -24,8 +25,8 @@ cleanup() {
 	rm -rf "$out"
 	# Whatever a failed run left behind in /dev/shm.
 	if [ -d /dev/shm ]; then
-		for n in "$view" "$ring" "$chan" ${sp_pid:+/membridge-example-view-$sp_pid} \
-			 ${sp_pid:+/membridge-example-ring-$sp_pid}; do
+		for n in "$view" "$ring" "$chan" ${sp_pid:+/mb-view-$sp_pid} \
+			 ${sp_pid:+/mb-ring-$sp_pid}; do
 			rm -f "/dev/shm$n" "/dev/shm$n.membridge-wait"
 		done
 	fi
@@ -134,7 +135,7 @@ for sub in "$out/sub1" "$out/sub2"; do
 done
 
 # Nothing of ours may be left in /dev/shm.
-for n in "$view" "$ring" "$chan" "/membridge-example-view-$sp_pid" "/membridge-example-ring-$sp_pid"; do
+for n in "$view" "$ring" "$chan" "/mb-view-$sp_pid" "/mb-ring-$sp_pid"; do
 	for f in "/dev/shm$n" "/dev/shm$n.membridge-wait"; do
 		[ ! -e "$f" ] || fail "left behind: $f"
 	done

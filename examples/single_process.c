@@ -209,8 +209,9 @@ int main(void)
 	char view_name[64], ring_name[64];
 
 	/* Put the pid in the names so that two copies never collide. */
-	snprintf(view_name, sizeof(view_name), "/membridge-example-view-%ld", (long)getpid());
-	snprintf(ring_name, sizeof(ring_name), "/membridge-example-ring-%ld", (long)getpid());
+	/* Short enough for macOS (16 bytes): pids have at most 7 digits. */
+	snprintf(view_name, sizeof(view_name), "/mb-view-%u", (unsigned)getpid() % 10000000u);
+	snprintf(ring_name, sizeof(ring_name), "/mb-ring-%u", (unsigned)getpid() % 10000000u);
 	printf("libmembridge %s\n", membridge_version());
 
 	if (view_demo(view_name) < 0 || ring_demo(ring_name) < 0)

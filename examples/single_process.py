@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """A tour of membridge in one process: a view, then a ring.
 
-usage: single_process.py [NAME]   (default /membridge-py-single-<pid>)
+usage: single_process.py [NAME]   (default /mb-py-<pid>; uses NAME-v and NAME-r)
 
 Everything stays in this process, so it only shows the API; see
 producer.py/consumer.py and spsc_producer.py/spsc_consumer.py for two
@@ -54,8 +54,9 @@ def ring_tour(name):
 
 
 def main():
-    base = sys.argv[1] if len(sys.argv) > 1 else "/membridge-py-single-%d" % os.getpid()
-    names = [base + "-view", base + "-ring"]
+    # Short enough for macOS, whose names hold 16 bytes (membridge.NAME_MAX).
+    base = sys.argv[1] if len(sys.argv) > 1 else "/mb-py-%d" % os.getpid()
+    names = [base + "-v", base + "-r"]
     try:
         view_tour(names[0])
         ring_tour(names[1])

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Two-process ring demo, consumer side (run spsc_producer.py too).
 
-usage: spsc_consumer.py [-t SECONDS] [NAME]   (default /membridge-py-spsc)
+usage: spsc_consumer.py [-t SECONDS] [NAME]   (default /mb-py-spsc)
 
 Waits up to SECONDS (default 10) for spsc_producer.py's ring and then for
 each message, checks that "msg-0", "msg-1", ... arrive in order, stops at
@@ -37,7 +37,7 @@ def open_ring(name, deadline):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("name", nargs="?", default="/membridge-py-spsc")
+    ap.add_argument("name", nargs="?", default="/mb-py-spsc")
     ap.add_argument("-t", "--timeout", type=float, default=10.0)
     args = ap.parse_args()
 

@@ -3,7 +3,7 @@
 """Two-process ring demo, producer side (run spsc_consumer.py too).
 
 usage: spsc_producer.py [-n COUNT] [-t SECONDS] [--replace] [NAME]
-       (default NAME /membridge-py-spsc, COUNT 100000)
+       (default NAME /mb-py-spsc, COUNT 100000)
 
 Creates the ring NAME (64 KiB + 24 bytes), sends "msg-0" ... "msg-<COUNT-1>"
 as str messages and then "__EOF__". A full ring makes push() wait, up to
@@ -20,7 +20,7 @@ CAPACITY = 64 * 1024
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("name", nargs="?", default="/membridge-py-spsc")
+    ap.add_argument("name", nargs="?", default="/mb-py-spsc")
     ap.add_argument("-n", "--count", type=int, default=100000)
     ap.add_argument("-t", "--timeout", type=float, default=10.0)
     ap.add_argument("--replace", action="store_true",

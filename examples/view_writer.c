@@ -67,7 +67,7 @@ static int write_records(struct membridge_view *view)
 
 int main(int argc, char **argv)
 {
-	const char *name = argc > 1 ? argv[1] : "/membridge-view-demo";
+	const char *name = argc > 1 ? argv[1] : "/mb-view-demo";
 	struct membridge_segment *seg = NULL;
 	struct membridge_view *view = NULL;
 	int ret, unlocked;

@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include <membridge/export.h>
+#include <membridge/features.h>
 #include <membridge/version.h>
 
 #ifdef _WIN32
@@ -77,8 +78,8 @@ MEMBRIDGE_API unsigned membridge_version_number(void);
 
 /* -------------------------------------------------------------- segments */
 
-/* Longest accepted name, leading '/' included. */
-#define MEMBRIDGE_NAME_MAX 240
+/* MEMBRIDGE_NAME_MAX, the longest accepted name (leading '/' included),
+ * comes from membridge/features.h: 240, or 16 on macOS. */
 
 /* The library keeps each segment's sleepers in a second segment, "<name>"
  * followed by this suffix; names ending in it are refused. */
@@ -392,8 +393,9 @@ MEMBRIDGE_API int membridge_spsc_is_full(const struct membridge_spsc *spsc);
  * timeout 0, which arms the descriptor, then wait on it; pop (push) again
  * after a wake-up, which may be spurious. Only peers that use this library
  * ring it (a process that pushes by the plain rules alone does not), and
- * only from the same network namespace. -ENOTSUP on other systems or when
- * the segment has no companion. The descriptor belongs to the handle. */
+ * only from the same network namespace. -ENOTSUP on other systems (where
+ * MEMBRIDGE_HAVE_DESCRIPTORS is 0) or when the segment has no companion.
+ * The descriptor belongs to the handle. */
 MEMBRIDGE_API int membridge_spsc_data_fd(struct membridge_spsc *spsc);
 MEMBRIDGE_API int membridge_spsc_space_fd(struct membridge_spsc *spsc);
 
@@ -559,7 +561,8 @@ MEMBRIDGE_API int membridge_subscriber_read(struct membridge_subscriber *sub, vo
  * released since a loan found none. Edge style: call receive (or loan) until
  * it returns -EAGAIN, then wait on the descriptor; a wake-up can be
  * spurious, so receive again with MEMBRIDGE_NO_WAIT. The descriptor belongs
- * to the handle (closed by its close). -ENOTSUP on other systems.
+ * to the handle (closed by its close). -ENOTSUP on other systems (where
+ * MEMBRIDGE_HAVE_DESCRIPTORS is 0).
  */
 MEMBRIDGE_API int membridge_subscriber_fd(struct membridge_subscriber *sub);
 MEMBRIDGE_API int membridge_publisher_fd(struct membridge_publisher *pub);

@@ -5,7 +5,9 @@
  * named "membridge-doorbell-<address in hex>" (no file, gone with its last
  * descriptor, reachable from its network namespace only); ringing sends it
  * an empty datagram, without blocking; waiting is ppoll(2), which sets the
- * caller's signal mask and sleeps in one step. Other systems have none yet.
+ * caller's signal mask and sleeps in one step (MB_HAVE_DOORBELLS, set by
+ * configure). Other systems, and --enable-macos-emulation, have none yet:
+ * -ENOTSUP.
  */
 #include "config.h"
 
@@ -13,7 +15,7 @@
 
 #include "platform.h"
 
-#ifdef __linux__
+#ifdef MB_HAVE_DOORBELLS
 #include <poll.h>
 #include <string.h>
 #include <sys/stat.h>

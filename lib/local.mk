@@ -4,7 +4,7 @@ lib_LTLIBRARIES += lib/libmembridge.la
 include_HEADERS = include/membridge.h
 membridgeincludedir = $(includedir)/membridge
 membridgeinclude_HEADERS = include/membridge/export.h
-nodist_membridgeinclude_HEADERS = include/membridge/version.h
+nodist_membridgeinclude_HEADERS = include/membridge/version.h include/membridge/features.h
 
 lib_libmembridge_la_SOURCES = \
 	lib/clock.h \

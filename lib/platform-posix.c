@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* POSIX backend: shm_open + ftruncate + mmap; futex waits on Linux. */
+/*
+ * POSIX backend: shm_open + ftruncate + mmap. What it uses beyond POSIX is
+ * chosen by configure (config.h): on Linux futex waits (MB_HAVE_FUTEX),
+ * membarrier fences (MB_HAVE_MEMBARRIER), pid namespaces from /proc
+ * (MB_HAVE_PID_NAMESPACES) and O_CLOEXEC on shm_open (MB_HAVE_SHM_CLOEXEC);
+ * elsewhere, and with --enable-macos-emulation, the portable paths.
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -11,11 +17,14 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <linux/futex.h>
-#include <linux/membarrier.h>
-#include <stdatomic.h>
+#if defined(MB_HAVE_FUTEX) || defined(MB_HAVE_MEMBARRIER)
 #include <sys/syscall.h>
+#endif
+#ifdef MB_HAVE_FUTEX
+#include <linux/futex.h>
+#endif
+#ifdef MB_HAVE_MEMBARRIER
+#include <linux/membarrier.h>
 #endif
 
 #include "clock.h"
@@ -30,6 +39,22 @@ static int map_fd(int fd, size_t size, struct mb_mapping *map)
 	map->base = base;
 	map->size = size;
 	return 0;
+}
+
+/* shm_open() with close-on-exec: in one step where shm_open takes
+ * O_CLOEXEC, else set right after (the descriptor only lives for the call
+ * that maps it). */
+static int shm_open_cloexec(const char *name, int flags, unsigned mode)
+{
+#ifdef MB_HAVE_SHM_CLOEXEC
+	return shm_open(name, flags | O_CLOEXEC, (mode_t)mode);
+#else
+	int fd = shm_open(name, flags, (mode_t)mode);
+
+	if (fd >= 0)
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+#endif
 }
 
 /* Size and mode of an open descriptor; the size must fit the address space. */
@@ -59,7 +84,7 @@ int mb_os_create(const char *name, size_t size, unsigned mode, struct mb_mapping
 
 	if ((uintmax_t)size > (uintmax_t)INT64_MAX)
 		return -EFBIG;
-	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+	fd = shm_open_cloexec(name, O_RDWR | O_CREAT | O_EXCL, mode);
 	if (fd < 0)
 		return -errno;
 	/* Apply the requested bits exactly: shm_open honours the umask. */
@@ -80,7 +105,7 @@ int mb_os_open(const char *name, size_t size, struct mb_mapping *map)
 	size_t real;
 	int fd, ret;
 
-	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	fd = shm_open_cloexec(name, O_RDWR, 0);
 	if (fd < 0)
 		return -errno;
 	ret = fd_stat(fd, &real, &map->mode);
@@ -99,15 +124,20 @@ int mb_os_open_or_create(const char *name, size_t size, unsigned mode, struct mb
 	size_t real;
 	int fd, ret;
 
-	fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, (mode_t)mode);
+	fd = shm_open_cloexec(name, O_RDWR | O_CREAT, mode);
 	if (fd < 0)
 		return -errno;
 	ret = fd_stat(fd, &real, &map->mode);
 	if (ret == 0 && real == 0) {
-		/* New, or a racing creator: both set the same size and mode. */
+		/* New, or a racing creator: both set the same size and mode.
+		 * macOS sizes a shm object once: the second ftruncate fails
+		 * with EINVAL, and then the size is the racer's. */
 		(void)fchmod(fd, (mode_t)mode);
-		if (ftruncate(fd, (off_t)size) < 0)
+		if (ftruncate(fd, (off_t)size) < 0) {
 			ret = -errno;
+			if (ret == -EINVAL && fd_stat(fd, &real, &map->mode) == 0 && real == size)
+				ret = 0;
+		}
 	} else if (ret == 0 && real != size) {
 		ret = -EINVAL;
 	}
@@ -179,7 +209,7 @@ int mb_os_pause(int64_t until_ns, const mb_sigmask *caller)
 	return 0;
 }
 
-#ifdef __linux__
+#ifdef MB_HAVE_FUTEX
 int mb_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t until_ns,
 	       const mb_sigmask *caller)
 {
@@ -255,9 +285,13 @@ bool mb_os_pid_alive(int32_t pid)
 
 uint32_t mb_os_pid_namespace(void)
 {
+#ifdef MB_HAVE_PID_NAMESPACES
 	struct stat st;
 
 	return stat("/proc/self/ns/pid", &st) == 0 ? (uint32_t)st.st_ino : 0;
+#else
+	return 0;
+#endif
 }
 
 void mb_os_sleep(int64_t ns)
@@ -276,7 +310,7 @@ void mb_os_cpu_relax(void)
 #endif
 }
 
-#if defined(__linux__) && defined(SYS_membarrier)
+#if defined(MB_HAVE_MEMBARRIER) && defined(SYS_membarrier)
 /* 0: not asked yet, 1: registered for expedited global barriers, -1: no. */
 static _Atomic int fence_state;
 

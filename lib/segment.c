@@ -14,6 +14,10 @@ enum { COMPANION_NONE, COMPANION_OPENING, COMPANION_MAPPED, COMPANION_FAILED };
  * companion (a few system calls). */
 #define COMPANION_POLL_NS INT64_C(10000)
 
+/* Every segment has its companion, whose name is the longer one. */
+_Static_assert(MEMBRIDGE_NAME_MAX + sizeof(MEMBRIDGE_COMPANION_SUFFIX) - 1 <= MB_SHM_NAME_MAX,
+	       "a name and the companion's suffix fit in an shm_open name");
+
 int membridge_name_check(const char *name)
 {
 	size_t len, suffix = strlen(MEMBRIDGE_COMPANION_SUFFIX);

@@ -161,7 +161,7 @@ static int name_dotdot(struct env *e)
 
 static int name_companion(struct env *e)
 {
-	return create_named(e, "/q.membridge-wait");
+	return create_named(e, "/" MEMBRIDGE_COMPANION_SUFFIX); /* fits macOS's 16 bytes */
 }
 
 static int create_long_name(struct env *e, size_t len)

@@ -92,7 +92,8 @@ static struct membridge_segment *ring_make(struct membridge_spsc **q)
 	return seg;
 }
 
-/* A live sleeper is woken: the producer's first push makes the wake call. */
+/* A live sleeper is woken: the producer's first push makes the wake call
+ * (where there are futexes). */
 START_TEST(test_live_sleeper_woken)
 {
 	struct membridge_spsc *q;
@@ -102,7 +103,12 @@ START_TEST(test_live_sleeper_woken)
 
 	mbt_sleep_ns(200 * MBT_MS); /* past its spin, asleep */
 	status = mbt_wait(mbt_fork(producer, &one));
+#ifdef MB_HAVE_FUTEX
 	ck_assert_msg(status >= 1 && status < 100, "producer: %d futex calls or error", status);
+#else
+	/* Without futexes (macOS) sleepers wake on their own; wakers call nothing. */
+	ck_assert_msg(status == 0, "producer: %d futex calls or error", status);
+#endif
 	/* The trapped wake failed: the consumer finds the message at its slice's end. */
 	ck_assert_int_eq(mbt_wait(c), 0);
 	membridge_spsc_close(q);

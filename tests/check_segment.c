@@ -390,17 +390,18 @@ START_TEST(name_invalid)
 {
 	const char *name = bad_names[_i];
 	struct membridge_segment *seg = SENTINEL;
+	int expected = mbt_refused_name_error(name);
 	unsigned flags;
 
 	for (flags = 0; flags <= MEMBRIDGE_CREATE_ATTACH; flags++)
-		ck_assert_msg(membridge_segment_create(name, 64, 0, flags, &seg) == -EINVAL,
-			      "create(\"%s\", flags %u) was not -EINVAL", name, flags);
-	ck_assert_msg(membridge_segment_open(name, 0, &seg) == -EINVAL,
-		      "open(\"%s\") was not -EINVAL", name);
-	ck_assert_msg(membridge_segment_remove(name) == -EINVAL,
-		      "remove(\"%s\") was not -EINVAL", name);
-	ck_assert_msg(membridge_name_check(name) == -EINVAL,
-		      "name_check(\"%s\") was not -EINVAL", name);
+		ck_assert_msg(membridge_segment_create(name, 64, 0, flags, &seg) == expected,
+			      "create(\"%s\", flags %u) was not %d", name, flags, expected);
+	ck_assert_msg(membridge_segment_open(name, 0, &seg) == expected,
+		      "open(\"%s\") was not %d", name, expected);
+	ck_assert_msg(membridge_segment_remove(name) == expected,
+		      "remove(\"%s\") was not %d", name, expected);
+	ck_assert_msg(membridge_name_check(name) == expected,
+		      "name_check(\"%s\") was not %d", name, expected);
 	ck_assert_ptr_eq(seg, SENTINEL);
 }
 END_TEST
@@ -486,6 +487,11 @@ START_TEST(name_near_companion)
 	for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
 		mbt_name(name);
 		strcat(name, tails[i]);
+		/* macOS's names are too short for these. */
+		if (strlen(name) > MEMBRIDGE_NAME_MAX) {
+			mbt_assert_ret(membridge_name_check(name), -ENAMETOOLONG);
+			continue;
+		}
 		mbt_assert_ok(membridge_name_check(name));
 		mbt_assert_ok(membridge_segment_create(name, 16, 0, 0, &seg));
 		membridge_segment_close(seg);

@@ -9,10 +9,8 @@ v=$(name v)
 expect 0 create --ring 4096 "$q" && has out "created ring $q: capacity 4096, 4120 bytes, mode 0600"
 expect 0 create --view 100 --mode 0640 "$v" && has out "created view $v: 100 data bytes, 104 bytes, mode 0640"
 
-expect 0 list
-has out "$q"
-has out "$v"
-expect 0 list --json && has out "\"name\": \"$q\""
+listing && has out "$q" && has out "$v"
+listing --json && has out "\"name\": \"$q\""
 
 expect 0 info "$q"
 [ "$(field kind)" = ring ] || fail "info kind: $(field kind)"

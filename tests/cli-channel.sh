@@ -61,8 +61,8 @@ expect 0 info "$c"
 [ "$(field publisher)" = none ] || fail "info publisher: $(field publisher)"
 [ "$(field subscribers)" = 0 ] || fail "info subscribers: $(field subscribers)"
 [ "$(field verdict)" = ok ] || fail "info verdict: $(field verdict)"
-expect 0 list && has out "channel  data 4096, used 0 (0%), 0 published, 0 of 8 subscribers, no publisher"
-expect 0 list --json && has out "\"kind\": \"channel\""
+listing && has out "channel  data 4096, used 0 (0%), 0 published, 0 of 8 subscribers, no publisher"
+listing --json && has out "\"kind\": \"channel\""
 expect 0 info --json "$c" && has out "\"max_message\": 2032"
 
 # --- push without subscribers publishes to nobody; pop takes what comes
@@ -124,7 +124,7 @@ bg=$!
 exec 3>"$tmp/in"
 info_until "$c" publisher "pid $bg (alive)"
 expect 9 push "$c" x && has err "already has a live publisher, pid $bg"
-expect 0 list && has out "publisher pid $bg"
+listing && has out "publisher pid $bg"
 exec 3>&-
 finished "$bg" 0 "the push reading a fifo"
 expect 0 push "$c" x

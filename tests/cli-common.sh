@@ -16,11 +16,18 @@ fi
 LC_ALL=C
 export LC_ALL
 
-# Segment names carry the script's pid: other tests run at the same time.
-prefix=mbcli-$$
+# Segment names carry the script's pid (in hex, at most 6 digits), other
+# tests run at the same time; with a key of at most 5 characters they fit in
+# macOS's 16 bytes.
+prefix=mbc$(printf %x $$)
 name() {
 	echo "/$prefix-$1"
 }
+# What the build's platform does (tests/scripts.mk): segments in a directory
+# that membridge list reads (yes: Linux; no: macOS), and the longest name.
+have_listing=${MBT_HAVE_LISTING:-yes}
+name_max=${MBT_NAME_MAX:-240}
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mbcli.XXXXXX") || exit 99
 # Every segment of this script, whatever a failed check left behind (rm
 # takes each companion with its segment).
@@ -37,6 +44,18 @@ trap cleanup EXIT
 trap 'exit 99' HUP INT TERM
 
 failures=0
+# `membridge list ARG...`: true when it listed. Where segments cannot be
+# listed (macOS) it must fail saying why; false then, so that checks of its
+# output chained with && are skipped.
+listing() {
+	if [ "$have_listing" = yes ]; then
+		expect 0 list "$@"
+		return
+	fi
+	expect 1 list "$@" && has err "keeps no directory of shared-memory segments"
+	return 1
+}
+
 fail() {
 	echo "FAIL: $*"
 	failures=$((failures + 1))

@@ -42,7 +42,7 @@ expect 7 info "$q" && has err "the ring fails validation: head 100 is past tail 
 [ "$(field verdict)" = "corrupt: head 100 is past tail 50" ] || fail "verdict: $(field verdict)"
 [ "$(field kind)" = ring ] || fail "a corrupt ring's kind: $(field kind)"
 expect 7 info --json "$q" && has out '"valid": false' && has out '"problem": "head 100 is past tail 50"'
-expect 0 list && has out "corrupt: head 100 is past tail 50"
+listing && has out "corrupt: head 100 is past tail 50"
 expect 7 pop "$q" && has err "its ring header is corrupt"
 expect 7 push "$q" more && has err "its ring header is corrupt"
 

@@ -6,7 +6,7 @@
 
 q=$(name q)
 v=$(name v)
-missing=$(name missing)
+missing=$(name gone)
 
 # Usage errors: 2, with a hint at --help.
 expect 2 && has err "no command given"
@@ -25,9 +25,9 @@ expect 2 info a/b && has err "invalid segment name 'a/b': only the leading chara
 expect 2 info .. && has err "invalid segment name '..'"
 # The longest valid name is MEMBRIDGE_NAME_MAX characters with its '/'.
 long=x
-while [ ${#long} -lt 239 ]; do long=${long}x; done
+while [ ${#long} -lt $((name_max - 1)) ]; do long=${long}x; done
 expect 3 info "$long"
-expect 2 info "${long}x" && has err "is longer than 240 characters"
+expect 2 info "${long}x" && has err "is longer than $name_max characters"
 
 # Sizes and values.
 expect 2 create --ring 100 "$q" && has err "ring capacity 100 is not a power of two: use 64 or 128"

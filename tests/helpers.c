@@ -19,13 +19,41 @@
 
 static pid_t runner_pid;
 
+/* Names fit macOS's 16 bytes: numbers in base 62, the pids in 4 digits each
+ * (62^4 > 2^22, Linux's largest pid_max). */
+static const char digits62[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+#define PID_DIGITS 4
+
+static char *put62(char *p, unsigned long v, int width)
+{
+	char tmp[16];
+	int n = 0;
+
+	do {
+		tmp[n++] = digits62[v % 62];
+		v /= 62;
+	} while (v || n < width);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
 char *mbt_name(char buf[MBT_NAME_SIZE])
 {
 	static unsigned counter;
+	char *p = buf;
 
-	snprintf(buf, MBT_NAME_SIZE, "/mbt-%ld-%ld-%u", (long)runner_pid, (long)getpid(),
-		 counter++);
+	memcpy(p, "/mbt", 4);
+	p = put62(p + 4, (unsigned long)runner_pid, PID_DIGITS);
+	p = put62(p, (unsigned long)getpid(), PID_DIGITS);
+	p = put62(p, counter++ % (62u * 62 * 62 * 62), 1);
+	*p = '\0';
 	return buf;
+}
+
+int mbt_refused_name_error(const char *name)
+{
+	return name[0] == '/' && strlen(name) > MEMBRIDGE_NAME_MAX ? -ENAMETOOLONG : -EINVAL;
 }
 
 void mbt_assert_value_eq(const struct membridge_value *got, const struct membridge_value *want,
@@ -229,13 +257,18 @@ bool mbt_under_valgrind(void)
 /* The runner pid in a name mbt_name() made, or 0 for any other name. */
 static long runner_of(const char *entry)
 {
-	char *end;
-	long pid;
+	size_t len = strspn(entry + 3, digits62);
+	const char *tail = entry + 3 + len;
+	long pid = 0;
+	int i;
 
-	if (strncmp(entry, "mbt-", 4))
+	/* "mbt", 9 to 12 digits, nothing or the companion's suffix. */
+	if (strncmp(entry, "mbt", 3) || len < 2 * PID_DIGITS + 1 || len > 3 * PID_DIGITS ||
+	    (*tail && strcmp(tail, MEMBRIDGE_COMPANION_SUFFIX)))
 		return 0;
-	pid = strtol(entry + 4, &end, 10);
-	return *end == '-' && pid > 0 ? pid : 0;
+	for (i = 3; i < 3 + PID_DIGITS; i++)
+		pid = pid * 62 + (strchr(digits62, entry[i]) - digits62);
+	return pid;
 }
 
 /* Unlink the segments of runner `pid`, or with pid 0 those of runners that

@@ -24,9 +24,15 @@
 /* Room for any name mbt_name() makes. */
 #define MBT_NAME_SIZE 64
 
-/* A fresh segment name "/mbt-<runner pid>-<pid>-<n>", unique across every
- * test of the run and every process a test forks. */
+/* A fresh segment name "/mbt<runner pid><pid><n>" (base 62, at most 16
+ * bytes as on macOS), unique across every test of the run and every
+ * process a test forks. */
 char *mbt_name(char buf[MBT_NAME_SIZE]);
+
+/* The error the library gives a name it refuses: -ENAMETOOLONG once a name
+ * that starts with '/' is longer than MEMBRIDGE_NAME_MAX (only 16 bytes on
+ * macOS), else -EINVAL (membridge_name_check()). */
+int mbt_refused_name_error(const char *name);
 
 /* Assert that a membridge call returned `expected` (0 or -errno), printing
  * membridge_strerror() of what came back otherwise. */

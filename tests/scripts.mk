@@ -2,6 +2,9 @@
 # The tests that need no Check: shell scripts and the soak program. Every
 # POSIX build runs them, with Check or without.
 AM_TESTS_ENVIRONMENT += srcdir=$(srcdir); export srcdir;
+# What the platform allows (configure): tests/cli-common.sh reads these.
+AM_TESTS_ENVIRONMENT += MBT_HAVE_LISTING=$(MB_SHM_LISTING) MBT_NAME_MAX=$(MEMBRIDGE_NAME_MAX); \
+	export MBT_HAVE_LISTING MBT_NAME_MAX;
 
 # Scripts: the ABI (header == version script == exports) and test coverage
 # of every exported function.

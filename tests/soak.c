@@ -212,7 +212,7 @@ int main(int argc, char **argv)
 		return 1;
 	total = mbs_frame_bytes(&s, 0, sk.messages);
 	mbs_free(&s);
-	snprintf(sk.name, sizeof(sk.name), "/membridge-soak-%ld", (long)getpid());
+	snprintf(sk.name, sizeof(sk.name), "/mbsoak%u", (unsigned)getpid() % 10000000u);
 	ret = membridge_segment_create(sk.name, sk.cap + MEMBRIDGE_SPSC_HEADER, 0, 0, &seg);
 	if (ret == 0 && (ret = membridge_spsc_open(seg, &q)) < 0)
 		membridge_segment_close(seg);

@@ -77,7 +77,9 @@ static int ring_create(struct ring *r, const char *suffix)
 {
 	int ret;
 
-	snprintf(r->name, sizeof(r->name), "/membridge-bench-%ld%s", (long)getpid(), suffix);
+	/* Within macOS's 16 bytes too: pids have at most 7 digits (Linux's
+	 * pid_max is 2^22). */
+	snprintf(r->name, sizeof(r->name), "/mbbench%u%s", (unsigned)getpid() % 10000000u, suffix);
 	ret = membridge_segment_create(r->name, CAPACITY + MEMBRIDGE_SPSC_HEADER, 0,
 				       MEMBRIDGE_CREATE_REPLACE, &r->seg);
 	if (ret == 0)
@@ -335,7 +337,7 @@ static int run(struct bench *b)
 
 	ret = ring_create(&b->there, "");
 	if (ret == 0)
-		ret = ring_create(&b->back, "-back");
+		ret = ring_create(&b->back, "b");
 	for (i = 0; ret == 0 && i < N_SIZES; i++)
 		ret = throughput(b, i);
 	if (ret == 0)

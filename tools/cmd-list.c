@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* membridge list: every segment in /dev/shm, as a table or JSON. */
+/* membridge list: every segment in /dev/shm, as a table or JSON; where
+ * segments are no files (macOS), -ENOTSUP. */
 #include "config.h"
 
 #include <dirent.h>
@@ -30,6 +31,16 @@ struct listing {
 	size_t count, cap;
 };
 
+static void free_listing(struct listing *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->count; i++)
+		cli_segment_clear(&list->segs[i]);
+	free(list->segs);
+}
+
+#ifdef MB_HAVE_SHM_LISTING
 static int add_entry(struct listing *list, int dirfd, const char *file, bool all)
 {
 	struct cli_segment *seg;
@@ -59,15 +70,6 @@ static int add_entry(struct listing *list, int dirfd, const char *file, bool all
 	return 0;
 }
 
-static void free_listing(struct listing *list)
-{
-	size_t i;
-
-	for (i = 0; i < list->count; i++)
-		cli_segment_clear(&list->segs[i]);
-	free(list->segs);
-}
-
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(((const struct cli_segment *)a)->name, ((const struct cli_segment *)b)->name);
@@ -94,6 +96,17 @@ static int read_directory(struct listing *list, bool all)
 		qsort(list->segs, list->count, sizeof(*list->segs), by_name);
 	return ret;
 }
+
+#else
+/* macOS keeps its shm_open objects in no directory and has no call that
+ * enumerates them. */
+static int read_directory(struct listing *list, bool all)
+{
+	(void)list;
+	(void)all;
+	return -ENOTSUP;
+}
+#endif
 
 static void print_json(const struct listing *list)
 {
@@ -194,6 +207,11 @@ int cli_cmd_list(int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	ret = read_directory(&list, all);
+	if (ret == -ENOTSUP) {
+		cli_error("this system keeps no directory of shared-memory segments to read; "
+			  "'membridge info NAME' shows a segment whose name you know");
+		return CLI_FAILURE;
+	}
 	if (ret < 0) {
 		free_listing(&list);
 		return cli_fail(ret, NULL, "reading " CLI_SHM_DIR);

@@ -310,12 +310,19 @@ static int64_t birth_time(int fd, const struct stat *st)
 	return st->st_ctim.tv_sec;
 }
 
+/* By shm_open rather than a path: segments are files in /dev/shm on Linux
+ * only. A companion this user may not read exists all the same. */
 static bool companion_exists(const char *name)
 {
-	char path[sizeof(CLI_SHM_DIR) + MEMBRIDGE_NAME_MAX + sizeof(MEMBRIDGE_COMPANION_SUFFIX)];
+	char companion[MEMBRIDGE_NAME_MAX + sizeof(MEMBRIDGE_COMPANION_SUFFIX)];
+	int fd;
 
-	snprintf(path, sizeof(path), "%s%s%s", CLI_SHM_DIR, name, MEMBRIDGE_COMPANION_SUFFIX);
-	return access(path, F_OK) == 0;
+	snprintf(companion, sizeof(companion), "%s%s", name, MEMBRIDGE_COMPANION_SUFFIX);
+	fd = shm_open(companion, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return errno == EACCES;
+	close(fd);
+	return true;
 }
 
 /* A channel (its magic says so, even when the rest is broken or newer), a

@@ -7,6 +7,8 @@ from typing import (Any, AsyncContextManager, AsyncIterator, Awaitable, ContextM
                     NamedTuple, Optional, Sequence, Tuple, Type, Union)
 
 __version__: str
+NAME_MAX: int
+HAVE_DESCRIPTORS: bool
 
 _Scalar = Union[bool, int, float, str, bytes, bytearray, memoryview]
 _Value = Union[bool, int, float, str]

@@ -68,6 +68,13 @@ static int module_exec(PyObject *module)
 	Py_DECREF(bases);
 	if (ret < 0)
 		return -1;
+	/* What the platform of the library built against allows
+	 * (membridge/features.h): the longest segment name, and whether the
+	 * fileno() methods give descriptors or raise OSError(ENOTSUP). */
+	if (PyModule_AddIntConstant(module, "NAME_MAX", MEMBRIDGE_NAME_MAX) < 0 ||
+	    PyModule_AddObjectRef(module, "HAVE_DESCRIPTORS",
+				  MEMBRIDGE_HAVE_DESCRIPTORS ? Py_True : Py_False) < 0)
+		return -1;
 	/* The version built against: the package's own (setup.py takes it from
 	 * the same membridge.pc); library_version() is the one running. */
 	return PyModule_AddStringConstant(module, "__version__", MEMBRIDGE_VERSION_STRING);

@@ -3,7 +3,7 @@
 
 Every test that touches shared memory takes its segment names from the
 ``shm_name`` / ``shm_names`` fixtures: they are unique to this pytest
-process ("/mbpy-<pid>-<n>") and are removed after the test, together with
+process ("/mbpy-<pid>-<n>", numbers in base 36) and are removed after the test, together with
 their "<name>.membridge-wait" companion, whether the test passed or not.
 At the end of the session nothing with this process's prefix may be left
 in /dev/shm.

@@ -10,7 +10,21 @@ import textwrap
 
 SHM_DIR = pathlib.Path("/dev/shm")
 WAIT_SUFFIX = ".membridge-wait"
-PREFIX = "mbpy-%d-" % os.getpid()
+
+
+def _base36(n):
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, d = divmod(n, 36)
+        out = digits[d] + out
+        if not n:
+            return out
+
+
+# Numbers in base 36, so that names fit in membridge.NAME_MAX (16 bytes on
+# macOS): a pid has at most 5 digits (Linux's pid_max is at most 2^22).
+PREFIX = "mbpy-%s-" % _base36(os.getpid())
 _counter = itertools.count()
 
 # Run helper processes with the interpreter running the tests (Debian's
@@ -29,7 +43,7 @@ def wait_path(name):
 
 
 def new_name():
-    return "/%s%d" % (PREFIX, next(_counter))
+    return "/%s%s" % (PREFIX, _base36(next(_counter)))
 
 
 def remove_segment_files(name):
@@ -56,10 +70,10 @@ def remove_dead_runs():
         return removed
     for p in SHM_DIR.iterdir():
         parts = p.name.split("-")
-        if len(parts) < 3 or parts[0] != "mbpy" or not parts[1].isdigit():
+        if len(parts) < 3 or parts[0] != "mbpy" or not (parts[1].isascii() and parts[1].isalnum()):
             continue
         try:
-            os.kill(int(parts[1]), 0)
+            os.kill(int(parts[1], 36), 0)
             continue
         except ProcessLookupError:
             pass

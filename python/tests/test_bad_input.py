@@ -28,7 +28,7 @@ CAP = 64
 SEG = CAP + 24          # a ring of capacity 64; as a view, a data area of 84 bytes
 DATA = SEG - 4
 
-NAME_RULE = "a name is '/' followed by 1 to 239 characters"
+NAME_RULE = "a name is '/' followed by 1 to %d characters" % (membridge.NAME_MAX - 1)
 NOT_INT = "cannot be interpreted as an integer"
 OUT_OF_RANGE = "out of range: the data area"
 TIMEOUT_RULE = "timeout must be None, a number of seconds >= 0, or math.inf"
@@ -102,10 +102,11 @@ def unlock(env, err):
 # ------------------------------------------------------------------ names
 
 for bad in ["", "noslash", "/", "/a/b", "//", "/.", "/..", "/../etc/passwd",
-            "/seg.membridge-wait"]:
+            "/.membridge-wait"]:  # a companion's name, short enough for macOS
     row("create name %r" % bad, "name", lambda e, n=bad: SharedMemory.create(n, 64),
         ValueError, NAME_RULE)
-row("create name of 241 bytes", "name", lambda e: SharedMemory.create("/" + "x" * 240, 64),
+row("create name past NAME_MAX", "name",
+    lambda e: SharedMemory.create("/" + "x" * membridge.NAME_MAX, 64),
     ValueError, "name too long")
 row("create name with NUL", "name", lambda e: SharedMemory.create("/nul\0byte", 64),
     ValueError, "cannot contain NUL")

@@ -48,7 +48,7 @@ def test_single_process(examples, shm_name):
         "ring: empty again: True",
         "single_process: all done",
     ]
-    assert gone(shm_name + "-view") and gone(shm_name + "-ring")
+    assert gone(shm_name + "-v") and gone(shm_name + "-r")
 
 
 RECORD_LINES = [

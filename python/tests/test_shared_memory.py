@@ -123,8 +123,8 @@ def test_create_attach_when_missing_creates(shm_name):
 
 def test_longest_name_is_accepted(shm_names):
     name = shm_names()
-    name = name + "x" * (240 - len(name))
-    assert len(name) == 240
+    name = name + "x" * (membridge.NAME_MAX - len(name))
+    assert len(name) == membridge.NAME_MAX
     try:
         with SharedMemory.create(name, 64) as mem:
             assert mem.name() == name
