@@ -48,7 +48,8 @@ struct bridge {
 	void *ctx, *sock;
 	void *zap;                /* the CURVE client allow-list handler, or NULL */
 	struct bridge_keyring *clients;
-	int local_fd;             /* the ring's or channel's descriptor */
+	int local_fd;             /* the ring's or channel's descriptor, or
+				   * -ENOTSUP where there are none */
 	struct bridge_counts total, last;
 	int64_t last_stats_ns;
 	uint64_t session;         /* sending, --seq: this run's session */

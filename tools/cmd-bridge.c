@@ -167,7 +167,8 @@ static int parse_operands(int argc, char **argv, struct bridge_options *o)
 	return CLI_OK;
 }
 
-/* The local descriptor the loops wait on: data or space, message or room. */
+/* The local descriptor the loops wait on: data or space, message or room;
+ * -ENOTSUP where the platform has none (bridge_wait polls instead). */
 static int local_fd(struct bridge *b)
 {
 	int fd;
@@ -179,7 +180,7 @@ static int local_fd(struct bridge *b)
 		fd = membridge_subscriber_fd(b->q.sub);
 	else
 		fd = membridge_publisher_fd(b->q.pub);
-	if (fd < 0)
+	if (fd < 0 && fd != -ENOTSUP)
 		cli_fail(fd, b->o.name, "cannot wait on it (no descriptor)");
 	return fd;
 }
@@ -301,6 +302,10 @@ void bridge_tick(struct bridge *b)
 	b->last_stats_ns = now;
 }
 
+/* Without descriptors (macOS, Windows), how often a wait for the local side
+ * looks again. */
+#define LOCAL_POLL_MS 1
+
 int bridge_wait(struct bridge *b, short zmq_events, bool local, long timeout_ms)
 {
 	zmq_pollitem_t items[4];
@@ -308,8 +313,10 @@ int bridge_wait(struct bridge *b, short zmq_events, bool local, long timeout_ms)
 
 	items[n++] = (zmq_pollitem_t){ .socket = b->sock, .events = zmq_events };
 	items[n++] = (zmq_pollitem_t){ .fd = cli_stop_fd(), .events = ZMQ_POLLIN };
-	if (local)
+	if (local && b->local_fd >= 0)
 		items[n++] = (zmq_pollitem_t){ .fd = b->local_fd, .events = ZMQ_POLLIN };
+	else if (local && (timeout_ms < 0 || timeout_ms > LOCAL_POLL_MS))
+		timeout_ms = LOCAL_POLL_MS; /* no descriptor: look again soon */
 	if (b->zap != NULL) {
 		zap = n;
 		items[n++] = (zmq_pollitem_t){ .socket = b->zap, .events = ZMQ_POLLIN };
@@ -399,7 +406,7 @@ int cli_cmd_bridge(int argc, char **argv)
 		return cli_usage_error("%s is a ring: --oldest is for channels", b.o.name);
 	}
 	b.local_fd = local_fd(&b);
-	if (b.local_fd < 0) {
+	if (b.local_fd < 0 && b.local_fd != -ENOTSUP) {
 		cli_close_queue(&b.q);
 		return CLI_FAILURE;
 	}

@@ -18,9 +18,12 @@ Every descriptor here signals by becoming readable (a subscriber's when a
 message may be waiting, a publisher's when space was released after a loan
 found none, a ring's data_fileno()/space_fileno() likewise), so readers
 suffice for sends too. Several tasks may wait on one handle: one reader per
-descriptor and loop wakes them all.
+descriptor and loop wakes them all. Where the platform has no descriptors
+(membridge.HAVE_DESCRIPTORS is False: macOS, Windows), the wait between two
+attempts is an asyncio.sleep of POLL_S instead.
 """
 import asyncio
+import errno
 import math
 import numbers
 import weakref
@@ -32,6 +35,9 @@ __all__ = ["AsyncLoan", "loan_async", "pop_async", "publish_async", "push_async"
 # loan (see membridge_publisher_fd in membridge.h), so its waits retry this
 # often.
 PUBLISHER_RETRY_S = 0.1
+
+# Without descriptors, attempts are this far apart.
+POLL_S = 0.001
 
 # loop -> {descriptor: set of futures waiting on it}
 _waiting = weakref.WeakKeyDictionary()
@@ -95,15 +101,24 @@ async def _retry(attempt, fileno, timeout, what, retry=None):
     deadline = _deadline(loop, timeout, what)
     # The descriptor first: a call that finds nothing arms a descriptor
     # that exists (the handle makes it on the first fileno()).
-    fd = fileno()
+    try:
+        fd = fileno()
+    except OSError as e:
+        if e.errno != errno.ENOTSUP:
+            raise
+        fd = None
     while True:
         got = attempt()
         if got is not _NOTHING:
             return got
-        if loop.time() >= deadline:
+        now = loop.time()
+        if now >= deadline:
             raise TimeoutError("%s: nothing within %g s; pass a longer timeout "
                                "(math.inf: no limit)" % (what, timeout))
-        await _readable(loop, fd, deadline, retry)
+        if fd is None:
+            await asyncio.sleep(min(POLL_S, deadline - now))
+        else:
+            await _readable(loop, fd, deadline, retry)
 
 
 def _got(call, *args):
