@@ -113,7 +113,7 @@ stream ring ring "ipc://$tmp/ipc2" --pubsub --batch 1
 # SIGTERM the sending bridge mid-stream, start another: every message
 # arrives once (what it took went out first, the rest waited in the ring).
 kind_dst=ring
-src=$(name stop-src) dst=$(name stop-dst)
+src=$(name ss) dst=$(name sd)
 ring "$src"
 ring "$dst"
 consumer "$dst"
@@ -146,7 +146,7 @@ expect 0 bridge --keygen "$tmp/server" && [ "$(cat "$tmp/out")" = "$(cat "$tmp/s
 expect 6 bridge --keygen "$tmp/server" && has err "$tmp/server"
 expect 0 bridge --keygen "$tmp/client"
 expect 0 bridge --keygen "$tmp/stranger"
-src=$(name curve-src) dst=$(name curve-dst)
+src=$(name cs) dst=$(name cd)
 ring "$src"
 ring "$dst"
 messages=1000
@@ -154,10 +154,10 @@ start "$tmp/in.err" --bind --curve-secret "$tmp/server" --curve-clients "$tmp/cl
 	'tcp://127.0.0.1:*' "$dst"
 in=$last
 ep=$(bound "$tmp/in.err")
-"$MB" create --ring 4096 "$src-stranger" >/dev/null
-"$MB" push --raw "$src-stranger" "for nobody"
+"$MB" create --ring 4096 "$src-x" >/dev/null
+"$MB" push --raw "$src-x" "for nobody"
 start "$tmp/stranger.err" --drain 1 --curve-secret "$tmp/stranger" \
-	--curve-server-key "$tmp/server.pub" "$src-stranger" "$ep"
+	--curve-server-key "$tmp/server.pub" "$src-x" "$ep"
 stranger=$last
 sleep 1
 stop "$stranger" stranger
@@ -189,5 +189,5 @@ expect 2 bridge "$src"
 expect 2 bridge --batch 0 "$src" tcp://127.0.0.1:1
 expect 2 bridge --curve-clients "$tmp/client.pub" "$src" tcp://127.0.0.1:1
 expect 2 bridge --curve-server-key "$tmp/out" "$src" tcp://127.0.0.1:1 && has err "not a CURVE key"
-expect 3 bridge "$(name absent)" tcp://127.0.0.1:1
+expect 3 bridge "$(name nope)" tcp://127.0.0.1:1
 finish
