@@ -561,7 +561,7 @@ def consume_pipe_async(conn, n, batch, kind):
 # endpoint, cleanup). An endpoint is either an object used as is (Queue,
 # Connection) or a tuple naming what the worker opens: ("membridge" |
 # "pyring", name), ("publisher" | "subscriber", name, subscribed event),
-# ("push" | "pull", zmq address).
+# ("push" | "pull", zmq address, received event).
 
 def setup_membridge(ctx, kind):
     name = "/mb-bench-%d-%d" % (os.getpid(), time.monotonic_ns())
@@ -653,7 +653,9 @@ def setup_shm_names(ctx, kind):
 def setup_zmq(ctx, kind):
     where = tempfile.mkdtemp(prefix="mb-bench-zmq-")
     addr = "ipc://%s/sock" % where
-    return ("push", addr), ("pull", addr), lambda: shutil.rmtree(where, ignore_errors=True)
+    received = ctx.Event()  # set by the receiver when it closes
+    return (("push", addr, received), ("pull", addr, received),
+            lambda: shutil.rmtree(where, ignore_errors=True))
 
 
 # unit: "msg/s" (the rate of the run) or "ns" (a figure the consumer measures).
@@ -748,7 +750,7 @@ def attach_channel(what, name, subscribed):
     return end, close_channel
 
 
-def attach_zmq(what, addr, kind):
+def attach_zmq(what, addr, received, kind):
     context = zmq.Context()
     sock = context.socket(zmq.PUSH if what == "push" else zmq.PULL)
     if kind in ARRAY_KINDS:
@@ -756,9 +758,16 @@ def attach_zmq(what, addr, kind):
     (sock.bind if what == "push" else sock.connect)(addr)
 
     def close_zmq():
-        # The sender waits until its queue is delivered (the parent's
-        # CHILD_LIMIT_S stops a stuck run); the receiver drops nothing.
-        sock.close(linger=-1 if what == "push" else 0)
+        # The sender closes only once the receiver has had every message:
+        # what is still in the kernel's socket buffer when the sender's end
+        # closes is lost (the high-water marks count messages in zmq's
+        # queues, not those bytes). The parent's CHILD_LIMIT_S stops a
+        # stuck run.
+        if what == "push":
+            received.wait(CHILD_LIMIT_S)
+        else:
+            received.set()
+        sock.close(linger=0)
         context.term()
     return sock, close_zmq
 
@@ -772,7 +781,7 @@ def attach(endpoint, kind):
         end, close = attach_channel(*endpoint[:3])
         return ((end,) + endpoint[3:] if endpoint[3:] else end), close
     if endpoint[0] in ("push", "pull"):
-        return attach_zmq(endpoint[0], endpoint[1], kind)
+        return attach_zmq(*endpoint, kind)
     what, name = endpoint
     if what == "membridge":
         mem = membridge.SharedMemory.open(name)
