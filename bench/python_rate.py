@@ -21,6 +21,10 @@ own CPU when there are two or more. The kinds of message, each its own group:
                       that runs an asyncio loop
   python array size   1 KB and 100 MB float64 arrays, as the 1 MiB ones
                       (each case its own count, from --array-count)
+  python array receive  the channel's receive_array() call alone, for the
+                      1 KB and the 100 MB arrays: the producer publishes a
+                      batch of 3, then the consumer receives them, each
+                      call timed; the median call
 
 Transports, all in the same run, the same count for each within a group:
 
@@ -43,8 +47,7 @@ Transports, all in the same run, the same count for each within a group:
 
 The array groups (numpy needed) compare:
 
-  membridge channel publish_array/receive_array   a view of the segment,
-                                measured once the extension has them
+  membridge channel publish_array/receive_array   a view of the segment
   multiprocessing.Queue put/get the array pickled
   shared_memory + Queue of names  a fresh multiprocessing.shared_memory
                                 block per array, its name through a Queue;
@@ -69,7 +72,12 @@ with impl "membridge" (push/pop spin), "membridge push/pop timeout",
 "membridge batch", "membridge channel", "membridge channel batch",
 "mp.Queue", "mp.Pipe", "pure-Python shm ring"; in the array and asyncio
 groups "membridge" is the channel and the peers are "mp.Queue",
-"shared_memory + names", "pyzmq ipc", "mp.Pipe asyncio".
+"shared_memory + names", "pyzmq ipc", "mp.Pipe asyncio". GOAL lines carry
+the goals (bench/report.py marks them met or MISSED): 1 MiB arrays 20x the
+Queue and 3x pyzmq; short str through the channel 30x the Queue per call
+and 80x batched (each in a case of its own, named after the channel's
+method, which is "membridge" there); the asyncio consumer 5x the Pipe;
+the receive_array() call of a 100 MB array no dearer than a 1 KB one.
 --min-ratio X exits 1 if str push/pop (spin) is below X times the Queue.
 
 From a build tree, point PYTHONPATH at BUILD/python-build/lib and
@@ -118,6 +126,7 @@ ARRAY_LEN = {"array": 1 << 17, "kb": 128, "big": 12500000}  # float64: 1 MiB, 1 
 ARRAY_POOL = 4
 ARRAY_KINDS = tuple(ARRAY_LEN)
 ARRAY_QUEUED = 4             # arrays in flight: channel records, zmq HWM, names queued
+RECEIVE_BATCH = ARRAY_QUEUED - 1  # arrays published, then received, in the receive row
 BYTES_LEN = 1024
 BYTES_POOL = 256
 CASE = "cross-process rate"
@@ -149,6 +158,16 @@ def message(kind, i):
     if not _POOL:
         _POOL.extend(make_bytes(k) for k in range(BYTES_POOL))
     return _POOL[i % BYTES_POOL]
+
+
+def array_tag(a, kind, i):
+    """Array number i of a kind as received: its tag (element 0) once its
+    dtype, shape, tag and last element are what was sent."""
+    if a.dtype != numpy.float64 or a.shape != (ARRAY_LEN[kind],) or \
+            a[0] != i % ARRAY_POOL or a[-1] != a[0]:
+        raise RuntimeError("array %d: %s %r, elements %r...%r, expected tag %d"
+                           % (i, a.dtype, a.shape, a[0], a[-1], i % ARRAY_POOL))
+    return int(a[0])
 
 
 def expected(kind, i):
@@ -255,6 +274,17 @@ def produce_channel_array(pub, msgs, batch, kind):
     for a in msgs:
         if not publish_array(a, WAIT_S):
             raise RuntimeError("channel full for %g s" % WAIT_S)
+
+
+def produce_channel_batches(target, msgs, batch, kind):
+    """publish_array by batches of RECEIVE_BATCH, each once the consumer
+    has received the one before (consume_channel_array_calls)."""
+    pub, published, received = target
+    for start in range(0, len(msgs), RECEIVE_BATCH):
+        produce_channel_array(pub, msgs[start:start + RECEIVE_BATCH], batch, kind)
+        published.release()
+        if not received.acquire(timeout=WAIT_S):
+            raise RuntimeError("batch at %d not received for %g s" % (start, WAIT_S))
 
 
 def produce_shm_names(q, msgs, batch, kind):
@@ -410,18 +440,47 @@ def consume_channel_array(sub, n, batch, kind):
         a = receive_array(WAIT_S)
         if a is None:
             raise RuntimeError("no array for %g s after %d" % (WAIT_S, i))
-        last = int(a[0])
+        last = array_tag(a, kind, i)
         if i == 0:
             first = last
         del a  # lets the channel reuse its space
     return n, first, last
 
 
+def consume_channel_array_calls(target, n, batch, kind):
+    """The receive_array() calls alone: waits until the producer has
+    published a batch of RECEIVE_BATCH arrays (untimed), then times the
+    receive of each. The first call of a batch meets caches the producer's
+    copy has flushed, whatever the size; the median call does not. A fourth
+    figure: the median ns of a call."""
+    sub, published, received = target
+    receive_array = sub.receive_array
+    clock = time.perf_counter_ns
+    calls = []
+    first = last = None
+    for start in range(0, n, RECEIVE_BATCH):
+        if not published.acquire(timeout=WAIT_S):
+            raise RuntimeError("no batch for %g s after %d" % (WAIT_S, start))
+        for i in range(start, min(n, start + RECEIVE_BATCH)):
+            t0 = clock()
+            a = receive_array()
+            t1 = clock()
+            if a is None:
+                raise RuntimeError("array %d of a published batch is not there" % i)
+            calls.append(t1 - t0)
+            last = array_tag(a, kind, i)
+            if i == 0:
+                first = last
+            del a
+        received.release()
+    return n, first, last, statistics.median(calls)
+
+
 def consume_queue_array(q, n, batch, kind):
     get = q.get
     first = last = None
     for i in range(n):
-        last = int(get()[0])
+        last = array_tag(get(), kind, i)
         if i == 0:
             first = last
     return n, first, last
@@ -434,7 +493,7 @@ def consume_shm_names(q, n, batch, kind):
     for i in range(n):
         block = shared_memory.SharedMemory(get())
         a = numpy.ndarray(shape, numpy.float64, buffer=block.buf)
-        last = int(a[0])
+        last = array_tag(a, kind, i)
         if i == 0:
             first = last
         del a
@@ -448,8 +507,7 @@ def consume_zmq(sock, n, batch, kind):
     frombuffer = numpy.frombuffer
     first = last = None
     for i in range(n):
-        a = frombuffer(recv(copy=False).buffer, numpy.float64)
-        last = int(a[0])
+        last = array_tag(frombuffer(recv(copy=False).buffer, numpy.float64), kind, i)
         if i == 0:
             first = last
     return n, first, last
@@ -503,7 +561,7 @@ def consume_pipe_async(conn, n, batch, kind):
 # endpoint, cleanup). An endpoint is either an object used as is (Queue,
 # Connection) or a tuple naming what the worker opens: ("membridge" |
 # "pyring", name), ("publisher" | "subscriber", name, subscribed event),
-# ("push" | "pull", zmq address).
+# ("push" | "pull", zmq address, received event).
 
 def setup_membridge(ctx, kind):
     name = "/mb-bench-%d-%d" % (os.getpid(), time.monotonic_ns())
@@ -566,6 +624,14 @@ def setup_channel(ctx, kind):
     return ("publisher", name, subscribed), ("subscriber", name, subscribed), cleanup
 
 
+def setup_channel_batches(ctx, kind):
+    """setup_channel, and two semaphores for the batches of the receive row:
+    one batch published, one received."""
+    prod, cons, cleanup = setup_channel(ctx, kind)
+    published, received = ctx.Semaphore(0), ctx.Semaphore(0)
+    return prod + (published, received), cons + (published, received), cleanup
+
+
 def setup_shm_names(ctx, kind):
     resource_tracker.ensure_running()  # one tracker for both children
     q = ctx.Queue(ARRAY_QUEUED)
@@ -587,10 +653,14 @@ def setup_shm_names(ctx, kind):
 def setup_zmq(ctx, kind):
     where = tempfile.mkdtemp(prefix="mb-bench-zmq-")
     addr = "ipc://%s/sock" % where
-    return ("push", addr), ("pull", addr), lambda: shutil.rmtree(where, ignore_errors=True)
+    received = ctx.Event()  # set by the receiver when it closes
+    return (("push", addr, received), ("pull", addr, received),
+            lambda: shutil.rmtree(where, ignore_errors=True))
 
 
-Method = collections.namedtuple("Method", "label impl produce consume setup")
+# unit: "msg/s" (the rate of the run) or "ns" (a figure the consumer measures).
+Method = collections.namedtuple("Method", "label impl produce consume setup unit",
+                                defaults=("msg/s",))
 METHODS = [
     Method("membridge push/pop (spin)", "membridge", produce_spin, consume_spin,
            setup_membridge),
@@ -616,8 +686,7 @@ GROUPS = {"str": "python str", "bytes": "python 1 KiB bytes", "array": "python 1
           "async": "python asyncio", "kb": "python array size", "big": "python array size"}
 CASES = {"kb": "1 KB array", "big": "100 MB array"}
 
-# The array groups. publish_array/receive_array come later than the
-# channel: the row is left out while the extension lacks them.
+# The array groups.
 CHANNEL_ARRAY = Method("membridge channel publish/receive_array", "membridge",
                        produce_channel_array, consume_channel_array, setup_channel)
 ARRAY_QUEUE = Method("multiprocessing.Queue put/get", "mp.Queue", produce_queue,
@@ -626,9 +695,13 @@ SHM_NAMES = Method("shared_memory + Queue of names", "shared_memory + names",
                    produce_shm_names, consume_shm_names, setup_shm_names)
 ZMQ = Method("pyzmq PUSH/PULL ipc:// copy=False", "pyzmq ipc", produce_zmq, consume_zmq,
              setup_zmq)
-ARRAY_METHODS = ([CHANNEL_ARRAY] if hasattr(getattr(membridge, "Publisher", None),
-                                            "publish_array") else []) + \
-    [ARRAY_QUEUE, SHM_NAMES] + ([ZMQ] if zmq is not None else [])
+ARRAY_METHODS = [CHANNEL_ARRAY, ARRAY_QUEUE, SHM_NAMES] + ([ZMQ] if zmq is not None else [])
+# The receive_array() call alone, for the 1 KB and the 100 MB arrays.
+CHANNEL_RECEIVE = Method("membridge channel receive_array call alone", "membridge",
+                         produce_channel_batches, consume_channel_array_calls,
+                         setup_channel_batches, "ns")
+RECEIVE_GROUP = "python array receive"
+RECEIVE_CASE = "receive_array() of a waiting array"
 
 # The asyncio group: the channel's async for next to a Pipe read the same way.
 CHANNEL_ASYNC = Method("membridge channel async for", "membridge", produce_channel,
@@ -638,15 +711,24 @@ PIPE_ASYNC = Method("multiprocessing.Pipe + loop.add_reader", "mp.Pipe asyncio",
 ASYNC_METHODS = [CHANNEL_ASYNC, PIPE_ASYNC]
 
 
+# Issue 15's goals: how many times the peer's rate ours should reach.
+ARRAY_GOALS = {ARRAY_QUEUE.impl: 20, ZMQ.impl: 3}        # 1 MiB arrays
+STR_GOALS = {CHANNEL.impl: 30, CHANNEL_BATCH.impl: 80}    # short str vs the Queue
+ASYNC_GOAL = 5                                            # async for vs the Pipe
+
+
 def kind_methods(kind):
-    """(methods, base of the "vs" column, (ours, peer) pairs to print) of a kind."""
+    """(methods, base of the "vs" column, (ours, peer, goal or None) pairs to
+    print) of a kind."""
     if kind in ARRAY_KINDS:
-        return (ARRAY_METHODS, ARRAY_QUEUE,
-                [(CHANNEL_ARRAY, m) for m in ARRAY_METHODS if m is not CHANNEL_ARRAY])
+        return (ARRAY_METHODS + ([CHANNEL_RECEIVE] if kind != "array" else []), ARRAY_QUEUE,
+                [(CHANNEL_ARRAY, m, ARRAY_GOALS.get(m.impl) if kind == "array" else None)
+                 for m in ARRAY_METHODS if m is not CHANNEL_ARRAY])
     if kind == "async":
-        return ASYNC_METHODS, PIPE_ASYNC, [(CHANNEL_ASYNC, PIPE_ASYNC)]
-    return METHODS, QUEUE, [(SPIN, QUEUE), (SPIN, PYRING), (BATCH, QUEUE),
-                            (CHANNEL, QUEUE), (CHANNEL_BATCH, QUEUE)]
+        return ASYNC_METHODS, PIPE_ASYNC, [(CHANNEL_ASYNC, PIPE_ASYNC, ASYNC_GOAL)]
+    goals = STR_GOALS if kind == "str" else {}
+    return METHODS, QUEUE, [(SPIN, QUEUE, None), (SPIN, PYRING, None), (BATCH, QUEUE, None)] + \
+        [(m, QUEUE, goals.get(m.impl)) for m in (CHANNEL, CHANNEL_BATCH)]
 
 
 # ------------------------------------------------------------ processes
@@ -668,7 +750,7 @@ def attach_channel(what, name, subscribed):
     return end, close_channel
 
 
-def attach_zmq(what, addr, kind):
+def attach_zmq(what, addr, received, kind):
     context = zmq.Context()
     sock = context.socket(zmq.PUSH if what == "push" else zmq.PULL)
     if kind in ARRAY_KINDS:
@@ -676,21 +758,30 @@ def attach_zmq(what, addr, kind):
     (sock.bind if what == "push" else sock.connect)(addr)
 
     def close_zmq():
-        # The sender waits until its queue is delivered (the parent's
-        # CHILD_LIMIT_S stops a stuck run); the receiver drops nothing.
-        sock.close(linger=-1 if what == "push" else 0)
+        # The sender closes only once the receiver has had every message:
+        # what is still in the kernel's socket buffer when the sender's end
+        # closes is lost (the high-water marks count messages in zmq's
+        # queues, not those bytes). The parent's CHILD_LIMIT_S stops a
+        # stuck run.
+        if what == "push":
+            received.wait(CHILD_LIMIT_S)
+        else:
+            received.set()
+        sock.close(linger=0)
         context.term()
     return sock, close_zmq
 
 
 def attach(endpoint, kind):
-    """The object a worker sends or receives through, and how to let it go."""
+    """The object a worker sends or receives through, and how to let it go.
+    A channel endpoint's extra objects (setup_channel_batches) come with it."""
     if not isinstance(endpoint, tuple):
         return endpoint, lambda: None
     if endpoint[0] in ("publisher", "subscriber"):
-        return attach_channel(*endpoint)
+        end, close = attach_channel(*endpoint[:3])
+        return ((end,) + endpoint[3:] if endpoint[3:] else end), close
     if endpoint[0] in ("push", "pull"):
-        return attach_zmq(endpoint[0], endpoint[1], kind)
+        return attach_zmq(*endpoint, kind)
     what, name = endpoint
     if what == "membridge":
         mem = membridge.SharedMemory.open(name)
@@ -737,14 +828,16 @@ def worker(role, fn_name, endpoint, kind, n, batch, cpu, barrier, result):
 
 
 def check(label, what, got, kind, n):
+    """got: the consumer's (count, first, last[, figure])."""
     want = (n, expected(kind, 0), expected(kind, n - 1))
-    if got != want:
+    if got[:3] != want:
         raise RuntimeError("%s: consumer's %s (count, first, last) = %.200r, expected %.200r"
                            % (label, what, got, want))
 
 
 def one_run(ctx, method, kind, n, batch, cpus):
-    """One producer/consumer pair; returns messages per second."""
+    """One producer/consumer pair; returns messages per second, or for a
+    method in ns the consumer's own figure."""
     label = method.label
     prod_ep, cons_ep, cleanup = method.setup(ctx, kind)
     barrier = ctx.Barrier(2)
@@ -774,6 +867,8 @@ def one_run(ctx, method, kind, n, batch, cpus):
         check(label, "timed part", got, kind, n)
         for p in procs:
             p.join(10)
+        if method.unit == "ns":
+            return got[3]
         return n / ((c1 - min(p0, c0)) / 1e9)
     finally:
         for p in procs:
@@ -805,9 +900,19 @@ def command_line():
     return (env + " " + cmd) if env else cmd
 
 
+def goal_text(r, goal):
+    if goal is None:
+        return ""
+    return " (goal >= %gx: %s)" % (goal, "met" if r >= goal else "MISSED")
+
+
 def print_group(kind, methods, base_method, pairs, rates, results, notes):
+    """The table of a kind's rates, its pairs' ratios and, with results, its
+    RESULT, NOTE and GOAL lines. A pair whose ours is not the group's
+    "membridge" gets a case of its own (named after it) for its goal."""
     group = GROUPS[kind]
     case = CASES.get(kind, CASE)
+    methods = [m for m in methods if m.unit == "msg/s"]
     base = statistics.median(rates[base_method.label])
     width = max([37] + [len(m.label) for m in methods])
     vs = "vs Queue" if base_method.impl == "mp.Queue" else "vs Pipe"
@@ -820,14 +925,48 @@ def print_group(kind, methods, base_method, pairs, rates, results, notes):
             width, m.label, med, 1e9 / med, med / base,
             " ".join("%.0f" % x for x in rates[m.label])))
     med = {m.label: statistics.median(rates[m.label]) for m in methods}
-    for ours, peer in pairs:
-        if ours.label in med and peer.label in med:
-            print("%s vs %s: %.1fx" % (ours.label, peer.label, med[ours.label] / med[peer.label]))
+    pairs = [p for p in pairs if p[0].label in med and p[1].label in med]
+    for ours, peer, goal in pairs:
+        r = med[ours.label] / med[peer.label]
+        print("%s vs %s: %.1fx%s" % (ours.label, peer.label, r, goal_text(r, goal)))
     if results:
         for m in methods:
             print("RESULT\t%s\t%s\t%s\t%.4g\tmsg/s" % (group, case, m.impl, med[m.label]))
+        for ours, peer, goal in pairs:
+            if goal is None:
+                continue
+            if ours.impl == "membridge":
+                print("GOAL\t%s\t%s\t%s\t%g" % (group, case, peer.impl, goal))
+                continue
+            for impl, m in (("membridge", ours), (peer.impl, peer)):
+                print("RESULT\t%s\t%s\t%s\t%.4g\tmsg/s" % (group, ours.label, impl,
+                                                             med[m.label]))
+            print("GOAL\t%s\t%s\t%s\t%g" % (group, ours.label, peer.impl, goal))
         for note in notes:
             print("NOTE\t%s\t%s" % (group, note))
+    sys.stdout.flush()
+
+
+def print_receive(ns, runs, results):
+    """The receive_array() call for a 1 KB and a 100 MB array (ns: kind ->
+    median ns); the goal: the 100 MB one costs no more (ratio 1 KB / 100 MB)."""
+    r = ns["kb"] / ns["big"]
+    print()
+    print("%s: the receive_array() call alone, an array already waiting, median of the "
+          "calls of a run, median of %d run(s)" % (RECEIVE_GROUP, runs))
+    print("1 KB array: %.0f ns, 100 MB array: %.0f ns: 1 KB / 100 MB = %.2fx%s"
+          % (ns["kb"], ns["big"], r, goal_text(r, 1)))
+    if results:
+        print("RESULT\t%s\t%s\tmembridge\t%.4g\tns" % (RECEIVE_GROUP, RECEIVE_CASE, ns["big"]))
+        print("RESULT\t%s\t%s\tmembridge, 1 KB array\t%.4g\tns"
+              % (RECEIVE_GROUP, RECEIVE_CASE, ns["kb"]))
+        print("GOAL\t%s\t%s\tmembridge, 1 KB array\t1" % (RECEIVE_GROUP, RECEIVE_CASE))
+        print("NOTE\t%s\t\"membridge\" receives 100 MB float64 arrays, the peer row "
+              "1 KB ones, the counts of the array size group: the array is a view of the "
+              "segment, no work of the call grows with its size; batches of %d arrays "
+              "published, then received, each call timed: the first of a batch meets the "
+              "caches and TLB the producer's copy of the batch has just flushed"
+              % (RECEIVE_GROUP, RECEIVE_BATCH))
     sys.stdout.flush()
 
 
@@ -838,14 +977,12 @@ def group_notes(kind, n, runs, batch, placement):
     if kind in ARRAY_KINDS:
         what = "%d-byte float64 arrays from a pool of %d" % (ARRAY_LEN[kind] * 8, ARRAY_POOL)
         notes = [
-            "received as numpy arrays, the consumer reads element 0; at most %d arrays in "
+            "received as numpy arrays, the consumer checks each one's dtype, shape, tag "
+            "(element 0) and last element; at most %d arrays in "
             "flight (channel records, zmq high-water marks, names queued)" % ARRAY_QUEUED,
             "shared_memory + names: a fresh block per array, its name through a "
             "multiprocessing.Queue, unlinked by the consumer; mp.Queue pickles the array",
         ]
-        if CHANNEL_ARRAY not in ARRAY_METHODS:
-            notes.append("the membridge row needs Publisher.publish_array, which this "
-                         "build lacks")
         if ZMQ not in ARRAY_METHODS:
             notes.append("pyzmq is not installed: no pyzmq row")
     elif kind == "async":
@@ -948,6 +1085,7 @@ def main():
     sys.stdout.flush()
 
     status = 0
+    receive_ns = {}
     for kind in kinds:
         all_methods, base, pairs = kind_methods(kind)
         methods = [m for m in all_methods if m is base or args.only is None or
@@ -963,12 +1101,16 @@ def main():
                                                              cpus))
         print_group(kind, methods, base, pairs, rates, args.results,
                     group_notes(kind, counts[kind], args.runs, args.batch, placement))
+        if CHANNEL_RECEIVE.label in rates:
+            receive_ns[kind] = statistics.median(rates[CHANNEL_RECEIVE.label])
         if kind == "str" and args.min_ratio is not None and SPIN.label in rates:
             ratio = statistics.median(rates[SPIN.label]) / statistics.median(rates[QUEUE.label])
             if ratio < args.min_ratio:
                 print("FAIL: str push/pop (spin) is %.1fx the Queue, below the target of %gx"
                       % (ratio, args.min_ratio))
                 status = 1
+    if len(receive_ns) == 2:
+        print_receive(receive_ns, args.runs, args.results)
     return status
 
 

@@ -524,7 +524,8 @@ PyDoc_STRVAR(pb_doc,
 "timeout=None) instead of costing a subscriber a message. The handle keeps\n"
 "the segment mapped after the SharedMemory is closed.\n"
 "\n"
-"Timeouts are in seconds: None tries once, math.inf waits without limit.");
+"Timeouts are in seconds: None tries once, math.inf waits without limit;\n"
+"the async methods take seconds or math.inf (their default), never None.");
 
 static PyType_Slot pb_slots[] = {
 	{Py_tp_doc, (void *)pb_doc},

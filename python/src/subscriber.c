@@ -536,7 +536,8 @@ PyDoc_STRVAR(sb_doc,
 "mapped after the SharedMemory is closed, and each Message keeps its\n"
 "Subscriber alive.\n"
 "\n"
-"Timeouts are in seconds: None tries once, math.inf waits without limit.");
+"Timeouts are in seconds: None tries once, math.inf waits without limit;\n"
+"the async methods take seconds or math.inf (their default), never None.");
 
 static PyType_Slot sb_slots[] = {
 	{Py_tp_doc, (void *)sb_doc},

@@ -4,9 +4,13 @@
 import itertools
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import textwrap
+import time
+
+import membridge
 
 SHM_DIR = pathlib.Path("/dev/shm")
 WAIT_SUFFIX = ".membridge-wait"
@@ -31,6 +35,7 @@ _counter = itertools.count()
 # /usr/bin/python3 under `make check`), with the same PYTHONPATH and
 # LD_LIBRARY_PATH, so they import the same membridge build.
 PYTHON = sys.executable
+TOP_SRCDIR = pathlib.Path(__file__).resolve().parents[2]
 
 
 def shm_path(name):
@@ -87,7 +92,6 @@ def remove_dead_runs():
     return sorted(removed)
 
 
-
 def run_python(code, *args, timeout=60, check=True, **kw):
     """Run `code` (dedented) in a fresh interpreter; returns CompletedProcess."""
     proc = subprocess.run(
@@ -116,3 +120,43 @@ def finish(proc, timeout=60):
         out, err = proc.communicate()
         raise AssertionError("timed out\n" + out + err)
     return proc.returncode, out, err
+
+
+def readme_examples(*names):
+    """The ```python blocks of python/README.md that start "# NAME.py", in
+    the order of `names`; the top README.md (when there) must hold the same."""
+    def blocks(path):
+        alternatives = "|".join(map(re.escape, names))
+        return re.findall(r"```python\n(# (?:%s)\.py.*?)```" % alternatives,
+                          path.read_text(encoding="utf-8"), re.S)
+    found = blocks(TOP_SRCDIR / "python" / "README.md")
+    assert [b.split(":")[0] for b in found] == ["# %s.py" % n for n in names]
+    main = TOP_SRCDIR / "README.md"
+    if main.is_file():
+        assert blocks(main) == found, "README.md and python/README.md differ"
+    return found
+
+
+def run_readme_pair(publisher, subscriber, name, guard):
+    """Run a README's publisher and subscriber as two processes: the
+    publisher first, the subscriber once channel `name` exists (as its
+    reader would start them). Both must exit 0; returns the subscriber's
+    stdout. `guard` seconds only stop a stuck peer."""
+    pub = popen_python(publisher)
+    try:
+        for _ in range(int(guard / 0.005)):
+            try:
+                with membridge.SharedMemory.open(name) as m:
+                    if m.channel_config() is not None:
+                        break
+            except (FileNotFoundError, BlockingIOError):
+                pass
+            if pub.poll() is not None:
+                break
+            time.sleep(0.005)
+        rc, out, err = finish(popen_python(subscriber), guard)
+        assert rc == 0, err
+    finally:
+        prc, pout, perr = finish(pub, guard)
+    assert prc == 0, perr
+    return out

@@ -17,7 +17,7 @@ import pytest
 
 import membridge
 
-from mbhelpers import finish, popen_python
+from mbhelpers import finish, popen_python, readme_examples, run_readme_pair
 
 # The tests that watch which descriptor a wait registered; without
 # descriptors (macOS, Windows, the macOS-like build) the waits poll, which
@@ -392,3 +392,10 @@ def test_ring_across_processes(shm_name, role):
             assert rc == 0, err
             assert out == "%s %d\n" % (role, n)
     run(main())
+
+
+def test_readme_asyncio_example_runs(shm_name):
+    """README's async_publisher.py and async_subscriber.py, as two processes."""
+    blocks = readme_examples("async_publisher", "async_subscriber")
+    publisher, subscriber = (b.replace('"/events"', repr(shm_name)) for b in blocks)
+    assert run_readme_pair(publisher, subscriber, shm_name, GUARD_S) == "sum 499500\n"

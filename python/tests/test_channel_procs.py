@@ -3,9 +3,6 @@
 in order, a killed publisher is replaced, a killed subscriber costs the
 others nothing; and the README's two-process example runs."""
 
-import math
-import pathlib
-import re
 import signal
 import time
 
@@ -13,7 +10,7 @@ import pytest
 
 from membridge import SharedMemory
 
-from mbhelpers import finish, popen_python
+from mbhelpers import finish, popen_python, readme_examples, run_readme_pair
 
 GUARD = 120  # seconds: only stops a stuck peer, never a speed bound
 POLL = 0.005
@@ -156,34 +153,7 @@ def test_killed_subscriber_changes_nothing_for_the_other(shm_name):
 
 # ---- the README example ----
 
-def readme_blocks(path):
-    text = path.read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(# (?:publisher|subscriber)\.py.*?)```", text, re.S)
-    return blocks
-
-
 def test_readme_example_runs(shm_name):
-    top = pathlib.Path(__file__).resolve().parents[2]
-    blocks = readme_blocks(top / "python" / "README.md")
-    assert [b.split("\n")[0].split(":")[0] for b in blocks] == [
-        "# publisher.py", "# subscriber.py"]
-    main = top / "README.md"
-    if main.is_file():
-        assert readme_blocks(main) == blocks
+    blocks = readme_examples("publisher", "subscriber")
     publisher, subscriber = (b.replace('"/ticks"', repr(shm_name)) for b in blocks)
-    pub = popen_python(publisher)
-    try:
-        def ready():
-            try:
-                with SharedMemory.open(shm_name) as m:
-                    return m.channel_config() is not None
-            except (FileNotFoundError, BlockingIOError):
-                return False
-        wait_for(ready, "the publisher to create the channel")
-        sub = popen_python(subscriber)
-        rc, out, err = finish(sub, GUARD)
-        assert rc == 0, err
-        assert out == "sum 499500\n"
-    finally:
-        prc, pout, perr = finish(pub, GUARD)
-    assert prc == 0, perr
+    assert run_readme_pair(publisher, subscriber, shm_name, GUARD) == "sum 499500\n"

@@ -159,3 +159,15 @@ def test_asyncio_service(examples, shm_name):
         "asyncio_service: done, removed %s" % shm_name,
     ]
     assert gone(shm_name)
+
+
+def test_frame_pipeline(examples, shm_name):
+    frames = 30  # 30 full-HD frames, every pixel checked by both subscribers
+    proc = run(examples / "frame_pipeline.py", "-n", frames, shm_name, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert sorted(lines[:2]) == [  # the subscribers finish in either order
+        "frame_pipeline: asyncio subscriber checked %d frames" % frames,
+        "frame_pipeline: blocking subscriber checked %d frames" % frames]
+    assert lines[2:] == ["frame_pipeline: published %d frames of 1080x1920x3" % frames]
+    assert gone(shm_name)

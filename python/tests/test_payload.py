@@ -7,18 +7,15 @@ arrays between two processes."""
 
 import ctypes
 import math
-import pathlib
 import pickle
-import re
 import sys
-import time
 
 import pytest
 
 import membridge
 from membridge import SharedMemory
 
-from mbhelpers import finish, popen_python, run_python
+from mbhelpers import finish, popen_python, readme_examples, run_python, run_readme_pair
 
 np = pytest.importorskip("numpy")
 
@@ -555,37 +552,10 @@ def test_math_inf_timeout(pair):
 
 # ---- the README examples ----
 
-def readme_blocks(path):
-    text = path.read_text(encoding="utf-8")
-    return re.findall(r"```python\n(# (?:frame_publisher|frame_subscriber|objects)\.py.*?)```",
-                      text, re.S)
-
-
 def test_readme_examples_run(shm_names):
-    top = pathlib.Path(__file__).resolve().parents[2]
-    blocks = readme_blocks(top / "python" / "README.md")
-    assert [b.split(":")[0] for b in blocks] == [
-        "# frame_publisher.py", "# frame_subscriber.py", "# objects.py"]
-    main = top / "README.md"
-    if main.is_file():
-        assert readme_blocks(main) == blocks
+    blocks = readme_examples("frame_publisher", "frame_subscriber", "objects")
     frames, objects = shm_names(), shm_names()
     publisher, subscriber = (b.replace('"/frames"', repr(frames)) for b in blocks[:2])
     out = run_python(blocks[2].replace('"/objects"', repr(objects))).stdout
     assert out == "7 65536.0\n"
-    pub = popen_python(publisher)
-    try:
-        for _ in range(int(GUARD / 0.005)):  # until the channel exists
-            try:
-                with SharedMemory.open(frames) as m:
-                    if m.channel_config() is not None:
-                        break
-            except (FileNotFoundError, BlockingIOError):
-                pass
-            time.sleep(0.005)
-        rc, out, err = finish(popen_python(subscriber), GUARD)
-        assert rc == 0, err
-        assert out == "sum %d\n" % sum(range(100))
-    finally:
-        prc, pout, perr = finish(pub, GUARD)
-    assert prc == 0, perr
+    assert run_readme_pair(publisher, subscriber, frames, GUARD) == "sum %d\n" % sum(range(100))
