@@ -30,6 +30,7 @@ typedef struct {
 	PyTypeObject *Loan;
 	PyTypeObject *Subscriber;
 	PyTypeObject *Message;
+	PyTypeObject *Ready;
 	PyTypeObject *ChannelConfig;
 	PyTypeObject *SubscriberInfo;
 	PyObject *CorruptSegmentError;
@@ -59,6 +60,7 @@ extern PyType_Spec mb_publisher_spec;
 extern PyType_Spec mb_loan_spec;
 extern PyType_Spec mb_subscriber_spec;
 extern PyType_Spec mb_message_spec;
+extern PyType_Spec mb_ready_spec;
 
 /* Wrap a freshly opened view or ring; takes ownership of the C handle. */
 PyObject *mb_mapped_view_new(mb_state *st, struct membridge_view *view, PyObject *name);
@@ -139,6 +141,10 @@ PyObject *mb_lock_guard_new(mb_state *st, PyObject *view, int write, int64_t tim
 PyObject *mb_aio_call(const char *name, PyObject *self, PyObject *args, PyObject *kwargs);
 /* __aiter__: the handle itself. */
 PyObject *mb_aio_self(PyObject *self);
+/* An awaitable that is done already: awaiting it gives `value` at once,
+ * with no coroutine and no turn of the event loop (the fast path of an
+ * async call that needs no wait). Steals the reference to value. */
+PyObject *mb_aio_ready(mb_state *st, PyObject *value);
 
 /* --------------------------------------------------------------- errors */
 

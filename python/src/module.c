@@ -49,6 +49,7 @@ static int module_exec(PyObject *module)
 	    add_type(module, &mb_loan_spec, &st->Loan) < 0 ||
 	    add_type(module, &mb_subscriber_spec, &st->Subscriber) < 0 ||
 	    add_type(module, &mb_message_spec, &st->Message) < 0 ||
+	    add_type(module, &mb_ready_spec, &st->Ready) < 0 ||
 	    mb_channel_types_init(module, st) < 0)
 		return -1;
 	if (add_exception(module, "membridge.CorruptSegmentError",
@@ -93,6 +94,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
 	Py_VISIT(st->Loan);
 	Py_VISIT(st->Subscriber);
 	Py_VISIT(st->Message);
+	Py_VISIT(st->Ready);
 	Py_VISIT(st->ChannelConfig);
 	Py_VISIT(st->SubscriberInfo);
 	Py_VISIT(st->CorruptSegmentError);
@@ -114,6 +116,7 @@ static int module_clear(PyObject *module)
 	Py_CLEAR(st->Loan);
 	Py_CLEAR(st->Subscriber);
 	Py_CLEAR(st->Message);
+	Py_CLEAR(st->Ready);
 	Py_CLEAR(st->ChannelConfig);
 	Py_CLEAR(st->SubscriberInfo);
 	Py_CLEAR(st->CorruptSegmentError);

@@ -498,16 +498,24 @@ PyDoc_STRVAR(receive_async_doc,
 "it polls every millisecond) and receive() is tried again. TimeoutError\n"
 "after `timeout` seconds. A cancelled call (asyncio.wait_for,\n"
 "asyncio.timeout) has taken nothing: the next receive gets the message.\n"
-"`async for msg in sub` awaits receive_async() for each message, without\n"
-"end: break out of it, or cancel the task.");
+"`async for msg in sub` takes each message as receive_async() does (one\n"
+"waiting already comes at once, without the coroutine), without end:\n"
+"break out of it, or cancel the task.");
 
 static PyObject *sb_receive_async(PyObject *self, PyObject *args, PyObject *kwargs)
 {
 	return mb_aio_call("receive_async", self, args, kwargs);
 }
 
+/* `async for`: a message waiting now comes in a done awaitable, without
+ * the coroutine of receive_async() (about a tenth of the cost). */
 static PyObject *sb_anext(PyObject *self)
 {
+	PyObject *msg = mb_subscriber_receive(self, Py_None);
+
+	if (!msg || msg != Py_None)
+		return msg ? mb_aio_ready(mb_state_of(self), msg) : NULL;
+	Py_DECREF(msg);
 	return mb_aio_call("receive_async", self, NULL, NULL);
 }
 

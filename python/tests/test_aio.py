@@ -186,6 +186,27 @@ def test_async_for(shm_name):
     run(main())
 
 
+def test_anext_of_a_waiting_message_is_done_at_once(shm_name):
+    # A message waiting already comes without a turn of the event loop; its
+    # awaitable gives it once, and a message that comes later still arrives
+    # through the waiting path.
+    async def main():
+        with channel(shm_name) as shm, shm.publisher() as pub, shm.subscriber() as sub:
+            assert pub.publish(payload(0))
+            ready = sub.__anext__()
+            with await ready as msg:
+                assert bytes(msg) == payload(0) and msg.seq == 0
+            with pytest.raises(RuntimeError, match="awaited already"):
+                await ready
+            later = asyncio.ensure_future(sub.__anext__())
+            await asyncio.sleep(0)
+            assert not later.done()
+            assert pub.publish(payload(1))
+            with await asyncio.wait_for(later, GUARD_S) as msg:
+                assert bytes(msg) == payload(1) and msg.seq == 1
+    run(main())
+
+
 @needs_descriptors
 def test_ring_pop_async_and_push_async(shm_name):
     async def main():
