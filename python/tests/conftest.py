@@ -16,6 +16,7 @@ import pytest
 
 import membridge
 
+import mbhelpers
 from mbhelpers import SHM_DIR, leftovers, new_name, remove_dead_runs, remove_segment_files
 
 
@@ -93,8 +94,7 @@ def c_examples(builddir):
 @pytest.fixture(scope="session")
 def srcdir():
     """The top source directory (for examples/), if the tests run from it."""
-    env = os.environ.get("MEMBRIDGE_SRCDIR")
-    d = pathlib.Path(env) if env else pathlib.Path(__file__).resolve().parents[2]
+    d = mbhelpers.TOP_SRCDIR
     if not (d / "examples" / "single_process.py").is_file():
         pytest.skip("examples/*.py not found: set MEMBRIDGE_SRCDIR")
     return d
