@@ -404,14 +404,23 @@ START_TEST(consumer_killed)
 	for (i = 0; i <= iterations; i++) {
 		bool last = i == iterations;
 
-		c = (struct consumer_child){ &r, d.next, last ? sent : UINT64_MAX, d.how, -1 };
+		c = (struct consumer_child){ &r, d.next, last ? sent + 1 : UINT64_MAX, d.how, -1 };
 		nonblocking_pipe(fds);
 		c.fd = fds[1];
 		pid = mbt_fork(consumer_main, &c);
 		close(fds[1]);
 		d.first = true;
-		if (last)
+		if (last) {
+			/* One message more for the last consumer to end at: the
+			 * one before may have gone with a consumer killed in pop
+			 * (the ring may be full until the last one takes some). */
+			give_up = mbt_now_ns() + 10000 * MBT_MS;
+			while ((ret = mbs_produce(&r.s, r.q, sent, sent + 1, MBS_PUSH_MIX,
+						  100 * 1000)) == -ETIMEDOUT)
+				ck_assert_msg(mbt_now_ns() < give_up, "the last consumer takes nothing");
+			ck_assert_msg(ret == 0, "produce: %s", membridge_strerror(ret));
 			break;
+		}
 		/* Produce until the child has something, then a random time more. */
 		end = INT64_MAX;
 		give_up = mbt_now_ns() + 10000 * MBT_MS;
